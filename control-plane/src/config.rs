@@ -1,0 +1,143 @@
+//! The control plane's configuration: command-line flags that default to environment variables
+//! (documented in `.env.sample`), validated once at start-up.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use provisioning::database_server::{DatabasePrefix, Endpoint};
+use provisioning::settings::{Environment, KeyProviderSettings, TenantUrlSettings};
+use provisioning::telemetry::TelemetrySettings;
+use secrecy::SecretString;
+
+fn secret(value: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(value.to_owned()))
+}
+
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "control-plane",
+    version,
+    about = "Treaty's control plane: signup, tenants, provisioning"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Serve the API and run the provisioning worker (the default).
+    Serve,
+    /// Apply control-database migrations, then roll the tenant schema out to every tenant
+    /// database (resumably) and rebuild the template.
+    Migrate {
+        /// Tenant databases migrated at once.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+    },
+    /// Create or update the login role the tenant API reads the control database with; it gets
+    /// `treaty_tenant_api` (the two `router` views) and nothing else.
+    RouterLogin {
+        #[arg(long, env = "ROUTER_LOGIN_ROLE", default_value = "treaty_router")]
+        role: String,
+        #[arg(long, env = "ROUTER_LOGIN_PASSWORD", value_parser = secret)]
+        password: SecretString,
+    },
+}
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct Config {
+    /// The control database.
+    #[arg(long, env = "DATABASE_URL", value_parser = secret)]
+    pub database_url: SecretString,
+    /// An administrative connection (CREATEDB, CREATEROLE) to the server that holds tenant
+    /// databases; defaults to `DATABASE_URL`.
+    #[arg(long, env = "TENANT_DB_ADMIN_URL", value_parser = secret)]
+    pub tenant_db_admin_url: Option<SecretString>,
+    /// Host the tenant API uses to reach tenant databases, if not the admin URL's.
+    #[arg(long, env = "TENANT_DB_HOST")]
+    pub tenant_db_host: Option<String>,
+    /// Port the tenant API uses to reach tenant databases, if not the admin URL's.
+    #[arg(long, env = "TENANT_DB_PORT")]
+    pub tenant_db_port: Option<u16>,
+    /// Prefix of tenant database and role names.
+    #[arg(long, env = "TENANT_DB_PREFIX", default_value = "tenant_", value_parser = DatabasePrefix::parse)]
+    pub tenant_db_prefix: DatabasePrefix,
+    /// Address the control plane listens on.
+    #[arg(long, env = "CONTROL_PLANE_LISTEN", default_value = "127.0.0.1:9393")]
+    pub listen: SocketAddr,
+    /// The control plane's public URL, used in links it returns.
+    #[arg(
+        long,
+        env = "CONTROL_PLANE_PUBLIC_URL",
+        default_value = "http://localhost:9393"
+    )]
+    pub public_url: String,
+    /// `development` or `production`.
+    #[arg(long, env = "TREATY_ENV", value_enum, default_value = "production")]
+    pub environment: Environment,
+    /// Apply control-database migrations at start-up (default: only in development).
+    #[arg(long, env = "AUTO_MIGRATE")]
+    pub auto_migrate: Option<bool>,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "CONTROL_PLANE_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
+    pub max_body_bytes: usize,
+    /// Requests taking longer are answered 503.
+    #[arg(long, env = "CONTROL_PLANE_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    /// Tenants provisioned at once by this process.
+    #[arg(long, env = "PROVISIONING_CONCURRENCY", default_value_t = 4)]
+    pub provisioning_concurrency: usize,
+    /// How often the worker looks for due or abandoned provisioning work, in milliseconds.
+    #[arg(long, env = "PROVISIONING_POLL_MS", default_value_t = 1000)]
+    pub provisioning_poll_ms: u64,
+    /// How long a worker's claim on a tenant lasts without progress, in seconds.
+    #[arg(long, env = "PROVISIONING_LEASE_SECS", default_value_t = 30)]
+    pub provisioning_lease_secs: u64,
+    /// Consecutive failures of a step after which a tenant is marked failed.
+    #[arg(long, env = "PROVISIONING_MAX_ATTEMPTS", default_value_t = 8)]
+    pub provisioning_max_attempts: i32,
+    /// Base delay of the retry back-off, in milliseconds.
+    #[arg(long, env = "PROVISIONING_RETRY_BASE_MS", default_value_t = 1000)]
+    pub provisioning_retry_base_ms: u64,
+    /// Stop the provisioning worker at a named point, as a crash would (test builds only).
+    #[cfg(feature = "failpoints")]
+    #[arg(long, env = "TREATY_FAILPOINT")]
+    pub failpoint: Option<provisioning::lifecycle::Failpoint>,
+    #[command(flatten)]
+    pub tenant_urls: TenantUrlSettings,
+    #[command(flatten)]
+    pub keys: KeyProviderSettings,
+    #[command(flatten)]
+    pub telemetry: TelemetrySettings,
+}
+
+impl Config {
+    pub fn tenant_db_admin_url(&self) -> &SecretString {
+        self.tenant_db_admin_url
+            .as_ref()
+            .unwrap_or(&self.database_url)
+    }
+
+    /// The tenant-database endpoint override, if host or port is set.
+    pub fn tenant_db_endpoint(&self, admin_host: &str, admin_port: u16) -> Option<Endpoint> {
+        (self.tenant_db_host.is_some() || self.tenant_db_port.is_some()).then(|| Endpoint {
+            host: self
+                .tenant_db_host
+                .clone()
+                .unwrap_or_else(|| admin_host.to_owned()),
+            port: self.tenant_db_port.unwrap_or(admin_port),
+        })
+    }
+
+    pub fn auto_migrate(&self) -> bool {
+        self.auto_migrate
+            .unwrap_or(self.environment == Environment::Development)
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+}

@@ -1,0 +1,311 @@
+//! Signup: an organisation claims a subdomain and gets a tenant.
+//!
+//! `POST /api/signup` validates, records the tenant (`requested`), its first administrator and
+//! two API tokens in one transaction, kicks the provisioning worker and answers 202 with a status
+//! URL. The tokens are in that response and nowhere else, ever; they start working the moment the
+//! tenant is `active`. `GET /api/signups/{id}` reports progress; `?wait=N` holds the request
+//! until the tenant is ready (or N seconds, at most 30, have passed), so scripts need no loop.
+
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use provisioning::api_token::TokenScope;
+use provisioning::database_server::TenantDatabase;
+use provisioning::registry::{self, NewTenant};
+use provisioning::{Subdomain, TenantId, TenantStatus};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::body::JsonOrForm;
+use crate::error::{Error, FieldErrors, Result};
+use crate::state::AppState;
+use crate::{password, tokens};
+
+/// `POST /api/signup` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignupRequest {
+    organisation: Option<String>,
+    subdomain: Option<String>,
+    email: Option<String>,
+    password: Option<String>,
+}
+
+/// A signup that passed validation.
+struct ValidSignup {
+    organisation: String,
+    subdomain: Subdomain,
+    email: String,
+    password: SecretString,
+}
+
+const MIN_PASSWORD: usize = 10;
+const MAX_PASSWORD: usize = 256;
+
+impl SignupRequest {
+    fn validate(self) -> Result<ValidSignup> {
+        let mut errors = FieldErrors::new();
+        let mut require = |field: &'static str, value: Option<String>| {
+            let value = value.unwrap_or_default();
+            if value.trim().is_empty() {
+                errors.entry(field).or_default().push("is required".into());
+            }
+            value
+        };
+        let organisation = require("organisation", self.organisation).trim().to_owned();
+        let subdomain_input = require("subdomain", self.subdomain);
+        let email = require("email", self.email).trim().to_owned();
+        let password = require("password", self.password);
+
+        if organisation.chars().count() > 100 || organisation.chars().any(char::is_control) {
+            errors
+                .entry("organisation")
+                .or_default()
+                .push("must be at most 100 printable characters".into());
+        }
+        let subdomain = match Subdomain::parse(&subdomain_input) {
+            Ok(subdomain) => Some(subdomain),
+            Err(err) if !subdomain_input.trim().is_empty() => {
+                errors.entry("subdomain").or_default().push(err.to_string());
+                None
+            }
+            Err(_) => None,
+        };
+        if !email.is_empty() && !plausible_email(&email) {
+            errors
+                .entry("email")
+                .or_default()
+                .push("is not a valid e-mail address".into());
+        }
+        let length = password.chars().count();
+        if !password.is_empty() && !(MIN_PASSWORD..=MAX_PASSWORD).contains(&length) {
+            errors.entry("password").or_default().push(format!(
+                "must be between {MIN_PASSWORD} and {MAX_PASSWORD} characters"
+            ));
+        }
+        match subdomain {
+            Some(subdomain) if errors.is_empty() => Ok(ValidSignup {
+                organisation,
+                subdomain,
+                email,
+                password: SecretString::from(password),
+            }),
+            _ => Err(Error::Validation(errors)),
+        }
+    }
+}
+
+/// One `@`, a non-empty local part, a dotted domain, no white space, at most 254 characters.
+fn plausible_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    email.len() <= 254
+        && !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignupResponse {
+    tenant_id: TenantId,
+    subdomain: String,
+    status: TenantStatus,
+    status_url: String,
+    base_url: String,
+    /// Shown once: only their hashes are kept.
+    tokens: InitialTokens,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InitialTokens {
+    read_write: String,
+    read_only: String,
+}
+
+/// Creates a tenant and its first administrator; answers 202 with the status URL and the
+/// tenant's first two API tokens.
+pub async fn create_signup(
+    State(state): State<AppState>,
+    JsonOrForm(request): JsonOrForm<SignupRequest>,
+) -> Result<impl IntoResponse> {
+    let signup = request.validate()?;
+    let password_hash = password::hash(signup.password).await?;
+
+    let tenant_id = TenantId::new();
+    let user_id = Uuid::new_v4();
+    let database = TenantDatabase::for_tenant(&state.config.tenant_db_prefix, tenant_id);
+    let endpoint = state.provisioner.server().endpoint();
+
+    let mut tx = state.db.begin().await?;
+    let new = NewTenant {
+        id: tenant_id,
+        subdomain: &signup.subdomain,
+        organisation: &signup.organisation,
+        database: &database,
+        endpoint: &endpoint,
+    };
+    registry::insert_requested(&mut tx, &new).await?;
+    sqlx::query(
+        "insert into app_user (user_id, tenant_id, email, password_hash, role)
+         values ($1, $2, $3, $4, 'administrator')",
+    )
+    .bind(user_id)
+    .bind(tenant_id)
+    .bind(&signup.email)
+    .bind(password_hash)
+    .execute(&mut *tx)
+    .await?;
+    let read_write = tokens::issue(
+        &mut tx,
+        tenant_id,
+        user_id,
+        "initial read-write",
+        TokenScope::ReadWrite,
+    )
+    .await?;
+    let read_only = tokens::issue(
+        &mut tx,
+        tenant_id,
+        user_id,
+        "initial read-only",
+        TokenScope::ReadOnly,
+    )
+    .await?;
+    tx.commit().await?;
+
+    state.worker.kick(tenant_id);
+    tracing::info!(tenant.id = %tenant_id, tenant.subdomain = %signup.subdomain, "tenant {tenant_id} signed up");
+
+    let status_url = format!(
+        "{}/api/signups/{tenant_id}",
+        state.config.public_url.trim_end_matches('/')
+    );
+    let body = SignupResponse {
+        tenant_id,
+        subdomain: signup.subdomain.to_string(),
+        status: TenantStatus::Requested,
+        status_url: status_url.clone(),
+        base_url: state.config.tenant_urls.base_url(&signup.subdomain),
+        tokens: InitialTokens {
+            read_write: read_write.reveal().to_owned(),
+            read_only: read_only.reveal().to_owned(),
+        },
+    };
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, status_url)],
+        Json(body),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct StatusQuery {
+    /// Seconds to wait for the tenant to become ready.
+    wait: Option<u64>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignupStatus {
+    tenant_id: TenantId,
+    subdomain: String,
+    status: TenantStatus,
+    ready: bool,
+    base_url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'static str>,
+}
+
+const MAX_WAIT: Duration = Duration::from_secs(30);
+
+/// Where a signup's tenant is in provisioning.
+pub async fn get_signup(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<StatusQuery>,
+) -> Result<impl IntoResponse> {
+    let not_found = || Error::NotFound(format!("no signup {id:?}"));
+    let tenant_id = Uuid::parse_str(&id)
+        .map(TenantId)
+        .map_err(|_| not_found())?;
+    let deadline =
+        tokio::time::Instant::now() + Duration::from_secs(query.wait.unwrap_or(0)).min(MAX_WAIT);
+    loop {
+        let tenant = registry::find(&state.db, tenant_id)
+            .await?
+            .ok_or_else(not_found)?;
+        let status = tenant.status();
+        if !status.is_provisioning() || tokio::time::Instant::now() >= deadline {
+            let subdomain = Subdomain::parse(&tenant.subdomain)
+                .map_err(|e| anyhow::anyhow!("stored subdomain: {e}"))?;
+            let body = SignupStatus {
+                tenant_id,
+                subdomain: tenant.subdomain.clone(),
+                status,
+                ready: status == TenantStatus::Active,
+                base_url: state.config.tenant_urls.base_url(&subdomain),
+                message: (status == TenantStatus::Failed).then_some(
+                    "provisioning failed; the operators have been alerted and will retry it",
+                ),
+            };
+            return Ok(Json(body));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(organisation: &str, subdomain: &str, email: &str, password: &str) -> SignupRequest {
+        SignupRequest {
+            organisation: Some(organisation.into()),
+            subdomain: Some(subdomain.into()),
+            email: Some(email.into()),
+            password: Some(password.into()),
+        }
+    }
+
+    #[test]
+    fn a_complete_signup_is_valid() {
+        let valid = request(" Acme ", "Acme", "lead@acme.test", "correct horse")
+            .validate()
+            .unwrap();
+        assert_eq!(valid.organisation, "Acme");
+        assert_eq!(valid.subdomain.as_str(), "acme");
+    }
+
+    #[test]
+    fn every_invalid_field_is_reported_at_once() {
+        let Err(Error::Validation(errors)) = request("", "www", "not-an-email", "short").validate()
+        else {
+            panic!("expected validation errors");
+        };
+        assert_eq!(
+            errors.keys().copied().collect::<Vec<_>>(),
+            ["email", "organisation", "password", "subdomain"]
+        );
+        assert_eq!(errors["subdomain"], ["\"www\" is reserved"]);
+    }
+
+    #[test]
+    fn e_mail_addresses_need_a_local_part_and_a_dotted_domain() {
+        for good in ["a@b.co", "first.last+tag@example.org"] {
+            assert!(plausible_email(good), "{good}");
+        }
+        for bad in ["a@b", "@b.co", "a@@b.co", "a b@c.de", "a@.co", "a@co."] {
+            assert!(!plausible_email(bad), "{bad}");
+        }
+    }
+}

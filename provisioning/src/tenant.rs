@@ -1,0 +1,162 @@
+//! What a tenant *is* to both services: its id, where it is in its lifecycle, and the plan it is on.
+//!
+//! A tenant's [`TenantStatus`] combines its position in the provisioning [`Lifecycle`] with two
+//! flags kept beside it: `failed` (a step kept failing; the position is kept so a retry resumes
+//! there) and `suspended` (set by operators or billing; data is kept).
+
+use std::fmt;
+use std::str::FromStr;
+
+use uuid::Uuid;
+
+use crate::lifecycle::Lifecycle;
+
+/// A tenant's primary key. Database and role names derive from it, never from user input.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    sqlx::Type,
+)]
+#[sqlx(transparent)]
+#[serde(transparent)]
+pub struct TenantId(pub Uuid);
+
+impl TenantId {
+    pub fn new() -> Self {
+        Self(Uuid::new_v4())
+    }
+
+    /// The 32 hex digits of the id, safe inside SQL identifiers.
+    pub fn simple(&self) -> String {
+        self.0.simple().to_string()
+    }
+}
+
+impl Default for TenantId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl fmt::Debug for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TenantId({})", self.0)
+    }
+}
+
+/// Where a tenant is in its lifecycle (stored as text in `tenant.status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TenantStatus {
+    Requested,
+    DatabaseCreated,
+    SchemaApplied,
+    KeyCreated,
+    Active,
+    Failed,
+    Suspended,
+}
+
+impl TenantStatus {
+    pub const ALL: [TenantStatus; 7] = [
+        Self::Requested,
+        Self::DatabaseCreated,
+        Self::SchemaApplied,
+        Self::KeyCreated,
+        Self::Active,
+        Self::Failed,
+        Self::Suspended,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Requested => "requested",
+            Self::DatabaseCreated => "database_created",
+            Self::SchemaApplied => "schema_applied",
+            Self::KeyCreated => "key_created",
+            Self::Active => "active",
+            Self::Failed => "failed",
+            Self::Suspended => "suspended",
+        }
+    }
+
+    /// The status shown to people and used for routing: suspension wins over failure, failure
+    /// over the lifecycle position.
+    pub fn from_parts(lifecycle: Lifecycle, failed: bool, suspended: bool) -> Self {
+        if suspended {
+            return Self::Suspended;
+        }
+        if failed {
+            return Self::Failed;
+        }
+        match lifecycle {
+            Lifecycle::Requested => Self::Requested,
+            Lifecycle::DatabaseCreated => Self::DatabaseCreated,
+            Lifecycle::SchemaApplied => Self::SchemaApplied,
+            Lifecycle::KeyCreated => Self::KeyCreated,
+            Lifecycle::Active => Self::Active,
+        }
+    }
+
+    /// True while the provisioning worker still has steps to run.
+    pub fn is_provisioning(self) -> bool {
+        matches!(
+            self,
+            Self::Requested | Self::DatabaseCreated | Self::SchemaApplied | Self::KeyCreated
+        )
+    }
+}
+
+impl fmt::Display for TenantStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A status string that is not one of [`TenantStatus::ALL`].
+#[derive(Debug, thiserror::Error)]
+#[error("unknown tenant status {0:?}")]
+pub struct UnknownStatus(pub String);
+
+impl FromStr for TenantStatus {
+    type Err = UnknownStatus;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| UnknownStatus(s.to_owned()))
+    }
+}
+
+impl TryFrom<String> for TenantStatus {
+    type Error = UnknownStatus;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        value.parse()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_round_trips_through_its_text() {
+        for status in TenantStatus::ALL {
+            assert_eq!(status.as_str().parse::<TenantStatus>().unwrap(), status);
+        }
+        assert!("deleted".parse::<TenantStatus>().is_err());
+    }
+}

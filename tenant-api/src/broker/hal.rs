@@ -1,0 +1,95 @@
+//! HAL+JSON as the Pact Broker writes it: the media type with its charset, absolute links built
+//! from the tenant's base URL, path segments percent-encoded the way the broker encodes names.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde_json::{json, Value};
+
+/// The broker's response media type, charset included (clients match it literally).
+pub const HAL_JSON: &str = "application/hal+json;charset=utf-8";
+
+/// Everything but RFC 3986 unreserved characters is encoded (`Pricing Service` → `Pricing%20Service`).
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// A HAL document.
+pub struct HalBody(pub Value);
+
+impl IntoResponse for HalBody {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&self.0).unwrap_or_default();
+        (
+            [(header::CONTENT_TYPE, HeaderValue::from_static(HAL_JSON))],
+            body,
+        )
+            .into_response()
+    }
+}
+
+/// A HAL document already serialised (pacts are spliced, not re-serialised).
+pub struct HalText(pub String);
+
+impl IntoResponse for HalText {
+    fn into_response(self) -> Response {
+        (
+            [(header::CONTENT_TYPE, HeaderValue::from_static(HAL_JSON))],
+            self.0,
+        )
+            .into_response()
+    }
+}
+
+/// A created resource: 201 with `Location`.
+pub fn created(location: String, body: impl IntoResponse) -> Response {
+    let mut response = (StatusCode::CREATED, body).into_response();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+/// `base` followed by the percent-encoded `segments`.
+pub fn url(base: &str, segments: &[&str]) -> String {
+    let mut url = base.trim_end_matches('/').to_owned();
+    for segment in segments {
+        url.push('/');
+        url.extend(utf8_percent_encode(segment, SEGMENT));
+    }
+    url
+}
+
+/// `{"href": …}`.
+pub fn link(href: String) -> Value {
+    json!({ "href": href })
+}
+
+/// `{"title": …, "name": …, "href": …}`.
+pub fn named_link(href: String, title: &str, name: &str) -> Value {
+    json!({ "title": title, "name": name, "href": href })
+}
+
+/// The `curies` entry every broker resource carries.
+pub fn curies(base: &str) -> Value {
+    json!([{ "name": "pb", "href": format!("{}/doc/{{rel}}?context=index", base.trim_end_matches('/')), "templated": true }])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_are_encoded_like_the_broker_encodes_names() {
+        assert_eq!(
+            url("http://x/", &["pacticipants", "Pricing Service"]),
+            "http://x/pacticipants/Pricing%20Service"
+        );
+        assert_eq!(
+            url("http://x", &["a/b", "1.0.0-rc~1_x"]),
+            "http://x/a%2Fb/1.0.0-rc~1_x"
+        );
+    }
+}

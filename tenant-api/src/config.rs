@@ -1,0 +1,77 @@
+//! The tenant API's configuration: flags defaulting to environment variables (see `.env.sample`).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use provisioning::settings::{Environment, KeyProviderSettings, TenantUrlSettings};
+use provisioning::telemetry::TelemetrySettings;
+use secrecy::SecretString;
+use sqlx::postgres::PgSslMode;
+
+fn secret(value: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(value.to_owned()))
+}
+
+#[derive(Clone, Debug, clap::Parser)]
+#[command(
+    name = "tenant-api",
+    version,
+    about = "Treaty's tenant API: the Pact Broker API for every tenant"
+)]
+pub struct Config {
+    /// The control database, reached as the router login role (member of `treaty_tenant_api`):
+    /// it can read the tenant routing and token views and nothing else.
+    #[arg(long, env = "ROUTER_DATABASE_URL", value_parser = secret)]
+    pub router_database_url: SecretString,
+    /// Redis for the shared tenant-route cache; an in-process cache alone when unset.
+    #[arg(long, env = "REDIS_URL", value_parser = secret)]
+    pub redis_url: Option<SecretString>,
+    /// Address the tenant API listens on.
+    #[arg(long, env = "TENANT_API_LISTEN", default_value = "127.0.0.1:9292")]
+    pub listen: SocketAddr,
+    /// `development` or `production`.
+    #[arg(long, env = "TREATY_ENV", value_enum, default_value = "production")]
+    pub environment: Environment,
+    /// Believe `X-Forwarded-Host` / `X-Forwarded-Proto` (only behind a proxy that sets them).
+    #[arg(long, env = "TRUST_FORWARDED_HEADERS", default_value_t = false)]
+    pub trust_forwarded_headers: bool,
+    /// Most PostgreSQL connections this process holds across all tenant pools.
+    #[arg(long, env = "CONNECTION_BUDGET", default_value_t = 64)]
+    pub connection_budget: u32,
+    /// Most connections one tenant's pool may open.
+    #[arg(long, env = "TENANT_POOL_MAX_CONNECTIONS", default_value_t = 2)]
+    pub tenant_pool_max_connections: u32,
+    /// A tenant pool unused for this long is closed, in seconds.
+    #[arg(long, env = "TENANT_POOL_IDLE_SECS", default_value_t = 60)]
+    pub tenant_pool_idle_secs: u64,
+    /// How long a request waits for a tenant connection before a 503, in milliseconds.
+    #[arg(long, env = "TENANT_POOL_ACQUIRE_TIMEOUT_MS", default_value_t = 3000)]
+    pub tenant_pool_acquire_timeout_ms: u64,
+    /// TLS to tenant databases: disable, prefer, require, verify-ca, verify-full.
+    #[arg(long, env = "TENANT_DB_SSLMODE", default_value = "prefer")]
+    pub tenant_db_sslmode: PgSslMode,
+    /// How long a tenant's routing record is cached without a change notification, in seconds.
+    #[arg(long, env = "ROUTE_CACHE_TTL_SECS", default_value_t = 60)]
+    pub route_cache_ttl_secs: u64,
+    /// How long a verified token is cached without a change notification, in seconds.
+    #[arg(long, env = "TOKEN_CACHE_TTL_SECS", default_value_t = 60)]
+    pub token_cache_ttl_secs: u64,
+    /// Largest request body accepted (pacts can be large), in bytes.
+    #[arg(long, env = "TENANT_API_MAX_BODY_BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Requests taking longer are answered 503, in seconds.
+    #[arg(long, env = "TENANT_API_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    #[command(flatten)]
+    pub tenant_urls: TenantUrlSettings,
+    #[command(flatten)]
+    pub keys: KeyProviderSettings,
+    #[command(flatten)]
+    pub telemetry: TelemetrySettings,
+}
+
+impl Config {
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+}

@@ -1,0 +1,102 @@
+//! The tenant directory: subdomain → routing record, read from the control database's
+//! `router.tenant_route` view and cached.
+//!
+//! Two cache levels: an in-process cache in front of everything (most requests never leave the
+//! process), and Redis, when configured, shared by every tenant-API instance so a cold instance
+//! does not stampede the control database. Both are invalidated by the control database's
+//! `NOTIFY` on every routing-relevant change (see [`crate::invalidation`]); TTLs bound the
+//! staleness should a notification be missed. Unknown subdomains are cached too (in-process
+//! only), so a flood of random hosts costs one query each per TTL at most; the `INSERT` trigger
+//! clears them the moment a signup claims the name.
+
+mod redis_cache;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use moka::future::Cache;
+use provisioning::{Subdomain, TenantId, TenantStatus};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+
+pub use redis_cache::RedisCache;
+
+/// Everything the tenant API needs to serve a tenant.
+#[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow)]
+pub struct TenantRoute {
+    pub tenant_id: TenantId,
+    pub subdomain: String,
+    #[sqlx(try_from = "String")]
+    pub status: TenantStatus,
+    pub plan: String,
+    pub db_host: String,
+    pub db_port: i32,
+    pub db_name: String,
+    pub db_role: String,
+    pub key_provider: Option<String>,
+    pub wrapped_data_key: Option<Vec<u8>>,
+    pub data_key_version: i32,
+    pub db_password_sealed: Option<Vec<u8>>,
+    pub generation: i64,
+}
+
+pub struct TenantDirectory {
+    db: PgPool,
+    local: Cache<String, Option<Arc<TenantRoute>>>,
+    redis: Option<RedisCache>,
+}
+
+impl TenantDirectory {
+    pub fn new(db: PgPool, redis: Option<RedisCache>, ttl: Duration) -> Self {
+        let local = Cache::builder()
+            .max_capacity(100_000)
+            .time_to_live(ttl)
+            .build();
+        Self { db, local, redis }
+    }
+
+    /// The routing record of `subdomain`, or `None` when no tenant has it.
+    pub async fn lookup(&self, subdomain: &Subdomain) -> anyhow::Result<Option<Arc<TenantRoute>>> {
+        self.local
+            .try_get_with_by_ref(subdomain.as_str(), self.load(subdomain))
+            .await
+            .map_err(|err: Arc<anyhow::Error>| anyhow::anyhow!("{err:#}"))
+    }
+
+    async fn load(&self, subdomain: &Subdomain) -> anyhow::Result<Option<Arc<TenantRoute>>> {
+        if let Some(redis) = &self.redis {
+            if let Some(route) = redis.get(subdomain.as_str()).await {
+                return Ok(Some(Arc::new(route)));
+            }
+        }
+        let route: Option<TenantRoute> = sqlx::query_as(
+            "select tenant_id, subdomain, status, plan, db_host, db_port, db_name, db_role, key_provider,
+                    wrapped_data_key, data_key_version, db_password_sealed, generation
+             from router.tenant_route where subdomain = $1",
+        )
+        .bind(subdomain.as_str())
+        .fetch_optional(&self.db)
+        .await?;
+        if let (Some(redis), Some(route)) = (&self.redis, &route) {
+            redis.put(route).await;
+        }
+        Ok(route.map(Arc::new))
+    }
+
+    /// Forgets `subdomain` in every cache level.
+    pub async fn invalidate(&self, subdomain: &str) {
+        self.local.invalidate(subdomain).await;
+        if let Some(redis) = &self.redis {
+            redis.delete(subdomain).await;
+        }
+    }
+
+    /// Forgets everything cached in-process (after a missed-notification window).
+    pub fn invalidate_all(&self) {
+        self.local.invalidate_all();
+    }
+
+    pub fn redis(&self) -> Option<&RedisCache> {
+        self.redis.as_ref()
+    }
+}

@@ -1,0 +1,224 @@
+//! The tenant API's one error type, and the one place errors become HTTP responses.
+//!
+//! Two wire shapes exist. Routing and authentication failures (unknown tenant, tenant not ready,
+//! suspended, bad token) are always RFC 9457 problem JSON, as the platform's own. Broker API
+//! failures take the Pact Broker's shapes, which its clients parse: `{"errors": {field: [msg]}}`
+//! for validation, `{"error": msg}` otherwise — unless the request's `Accept` asks for
+//! `application/problem+json`, in which case [`render_problem_when_asked`] re-renders them as
+//! problem JSON. Server-side failures are logged once, here, with their cause chain.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+
+/// Messages per request field, keyed by the broker's dotted names (`contracts.0.content`).
+pub type FieldErrors = BTreeMap<String, Vec<String>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("no tenant is served at host {0:?}")]
+    UnknownHost(String),
+    #[error("there is no tenant {0:?}")]
+    UnknownTenant(String),
+    #[error("tenant {subdomain:?} is being provisioned ({status}); try again shortly")]
+    TenantNotReady { subdomain: String, status: String },
+    #[error("tenant {0:?} is suspended")]
+    TenantSuspended(String),
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("the request has invalid fields")]
+    Validation(FieldErrors),
+    #[error("{0}")]
+    BadRequest(String),
+    /// A conflict with a body in the broker's shape (e.g. publication notices).
+    #[error("{message}")]
+    Conflict {
+        message: String,
+        body: Option<Value>,
+    },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    NotAcceptable(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("the request body is larger than the limit of {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// The code → status table.
+    pub fn code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::UnknownHost(_) | Self::UnknownTenant(_) => {
+                (StatusCode::NOT_FOUND, "unknown_tenant")
+            }
+            Self::TenantNotReady { .. } => (StatusCode::SERVICE_UNAVAILABLE, "tenant_not_ready"),
+            Self::TenantSuspended(_) => (StatusCode::FORBIDDEN, "tenant_suspended"),
+            Self::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Validation(_) => (StatusCode::BAD_REQUEST, "validation_failed"),
+            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            Self::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
+            Self::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            Self::NotAcceptable(_) => (StatusCode::NOT_ACCEPTABLE, "not_acceptable"),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+        }
+    }
+
+    /// One invalid field.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation(FieldErrors::from([(field.into(), vec![message.into()])]))
+    }
+
+    /// Errors of the platform (routing, authentication) rather than of the broker API.
+    fn is_platform(&self) -> bool {
+        matches!(
+            self,
+            Self::UnknownHost(_)
+                | Self::UnknownTenant(_)
+                | Self::TenantNotReady { .. }
+                | Self::TenantSuspended(_)
+                | Self::Unauthenticated(_)
+        )
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(err: sqlx::Error) -> Self {
+        match err {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => {
+                Self::Unavailable("the tenant database is busy; try again".into())
+            }
+            sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+                Self::Unavailable("the tenant database is unreachable; try again".into())
+            }
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+/// What an error response carries for [`render_problem_when_asked`].
+#[derive(Clone, Debug)]
+struct Report {
+    status: StatusCode,
+    code: &'static str,
+    detail: String,
+    errors: Option<FieldErrors>,
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let (status, code) = self.code();
+        let detail = match &self {
+            Self::Internal(cause) => {
+                tracing::error!(error = ?cause, "request failed: {cause:#}");
+                "an internal error occurred; it has been logged".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let report = Report {
+            status,
+            code,
+            detail,
+            errors: match &self {
+                Self::Validation(errors) => Some(errors.clone()),
+                _ => None,
+            },
+        };
+        let mut response = if self.is_platform() {
+            problem(&report)
+        } else {
+            let body = match self {
+                Self::Validation(errors) => json!({ "errors": errors }),
+                Self::Conflict {
+                    body: Some(body), ..
+                } => body,
+                _ => json!({ "error": report.detail }),
+            };
+            crate::broker::hal::HalBody(body).into_response()
+        };
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        match report.code {
+            "tenant_not_ready" | "unavailable" => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            "unauthenticated" => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"treaty\""),
+                );
+            }
+            _ => {}
+        }
+        response.extensions_mut().insert(Arc::new(report));
+        response
+    }
+}
+
+fn problem(report: &Report) -> Response {
+    let mut body = json!({
+        "type": format!("/problems/{}", report.code.replace('_', "-")),
+        "title": report.status.canonical_reason().unwrap_or("Error"),
+        "status": report.status.as_u16(),
+        "detail": report.detail,
+        "code": report.code,
+    });
+    if let Some(errors) = &report.errors {
+        body["errors"] = json!(errors);
+    }
+    (
+        report.status,
+        [(header::CONTENT_TYPE, "application/problem+json")],
+        serde_json::to_vec(&body).unwrap_or_default(),
+    )
+        .into_response()
+}
+
+/// Middleware: re-renders any error response as problem JSON when the client's `Accept` asks
+/// for `application/problem+json`, keeping status and headers.
+pub async fn render_problem_when_asked(request: Request, next: Next) -> Response {
+    let wants_problem = request
+        .headers()
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("application/problem+json"));
+    let response = next.run(request).await;
+    if !wants_problem {
+        return response;
+    }
+    let Some(report) = response.extensions().get::<Arc<Report>>().cloned() else {
+        return response;
+    };
+    let (mut parts, _) = response.into_parts();
+    let rendered = problem(&report);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, rendered.into_body())
+}

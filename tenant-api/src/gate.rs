@@ -1,0 +1,162 @@
+//! The tenant gate every broker request passes: host → tenant → status → token → scope.
+//!
+//! It resolves the tenant from the host (never from the path or body), refuses tenants that are
+//! unknown (404), still provisioning or failed (503 + `Retry-After`) or suspended (403),
+//! authenticates the token *for that tenant*, and enforces read-only scope. What it establishes
+//! travels as a [`TenantContext`] in the request's extensions; handlers take it as an extractor,
+//! and its [`TenantContext::db`] is the only way to a tenant database connection.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::Response;
+use provisioning::api_token::TokenScope;
+use provisioning::TenantStatus;
+use sqlx::pool::PoolConnection;
+use sqlx::Postgres;
+
+use crate::directory::TenantRoute;
+use crate::error::Error;
+use crate::host::{self, HostTarget};
+use crate::pools::{PoolError, PoolManager};
+use crate::state::AppState;
+
+/// What the gate established about a request.
+#[derive(Clone)]
+pub struct TenantContext {
+    pub route: Arc<TenantRoute>,
+    /// The tenant's base URL as the client addressed it; every link starts with it.
+    pub base_url: Arc<str>,
+    pools: PoolManager,
+}
+
+impl TenantContext {
+    /// A connection to this tenant's database, as this tenant's role.
+    pub async fn db(&self) -> Result<PoolConnection<Postgres>, Error> {
+        self.pools
+            .acquire(&self.route)
+            .await
+            .map_err(|err| match err {
+                PoolError::Exhausted(_) | PoolError::ShuttingDown => {
+                    Error::Unavailable(err.to_string())
+                }
+                PoolError::Database(db) => Error::from(db),
+                PoolError::Credentials(_) => Error::Internal(anyhow::anyhow!(err)),
+            })
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for TenantContext {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<TenantContext>()
+            .cloned()
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("route is not behind the tenant gate")))
+    }
+}
+
+/// Establishes the [`TenantContext`] for a request, or the error that refuses it.
+pub async fn resolve(state: &AppState, parts: &Parts) -> Result<TenantContext, Error> {
+    let config = &state.config;
+    let host = host::request_host(
+        parts,
+        config.trust_forwarded_headers,
+        &config.tenant_urls.scheme,
+    )
+    .ok_or_else(|| Error::UnknownHost(String::new()))?;
+    let subdomain = match host::target(&host.name, &config.tenant_urls.base_domain) {
+        HostTarget::Tenant(subdomain) => subdomain,
+        HostTarget::Bare | HostTarget::Foreign => return Err(Error::UnknownHost(host.name)),
+    };
+    let route = state
+        .directory
+        .lookup(&subdomain)
+        .await?
+        .ok_or_else(|| Error::UnknownTenant(subdomain.to_string()))?;
+    match route.status {
+        TenantStatus::Active => {}
+        TenantStatus::Suspended => return Err(Error::TenantSuspended(subdomain.to_string())),
+        other => {
+            return Err(Error::TenantNotReady {
+                subdomain: subdomain.to_string(),
+                status: other.to_string(),
+            })
+        }
+    }
+    tracing::Span::current().record("tenant", subdomain.as_str());
+    let principal = state
+        .tokens
+        .authenticate(&parts.headers, route.tenant_id)
+        .await?;
+    if principal.scope == TokenScope::ReadOnly && !read_only_may(&parts.method, parts.uri.path()) {
+        return Err(Error::Forbidden(format!(
+            "this API token is read-only; {} {} needs a read-write token",
+            parts.method,
+            parts.uri.path()
+        )));
+    }
+    Ok(TenantContext {
+        route,
+        base_url: host.base_url.into(),
+        pools: state.pools.clone(),
+    })
+}
+
+/// Middleware form of [`resolve`] for the broker routes.
+pub async fn tenant_gate(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, Error> {
+    let (mut parts, body) = request.into_parts();
+    let context = resolve(&state, &parts).await?;
+    parts.extensions.insert(context);
+    Ok(next.run(Request::from_parts(parts, body)).await)
+}
+
+/// Read-only tokens may read, and fetch pacts for verification (a POST that changes nothing).
+fn read_only_may(method: &Method, path: &str) -> bool {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return true;
+    }
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    *method == Method::POST
+        && matches!(
+            segments.as_slice(),
+            ["pacts", "provider", _, "for-verification"]
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_only_tokens_may_read_and_fetch_pacts_for_verification_only() {
+        assert!(read_only_may(
+            &Method::GET,
+            "/pacts/provider/P/consumer/C/latest"
+        ));
+        assert!(read_only_may(&Method::HEAD, "/"));
+        assert!(read_only_may(
+            &Method::POST,
+            "/pacts/provider/Some%20P/for-verification"
+        ));
+        assert!(!read_only_may(&Method::POST, "/contracts/publish"));
+        assert!(!read_only_may(
+            &Method::PUT,
+            "/pacts/provider/P/consumer/C/version/1"
+        ));
+        assert!(!read_only_may(&Method::DELETE, "/pacticipants/P"));
+        assert!(!read_only_may(
+            &Method::POST,
+            "/pacts/provider/P/for-verification/x"
+        ));
+    }
+}

@@ -1,0 +1,26 @@
+//! Treaty's data plane: one process serving the Pact Broker API for every tenant.
+//!
+//! A request's host names its tenant ([`host`]); the [`gate`] looks the tenant up in the
+//! [`directory`] (cached, invalidated by the control database — see [`invalidation`]), checks its
+//! status and the API token ([`auth`]), and hands the [`broker`] handlers a context whose only
+//! way to data is that tenant's own pool from the [`pools`] manager, opened with credentials the
+//! [`keyring`] unseals. This crate depends on `provisioning`, never on `control-plane`: the data
+//! plane keeps serving while the control plane is down.
+
+pub mod app;
+mod auth;
+pub mod broker;
+pub mod config;
+mod diagnostics;
+pub mod directory;
+pub mod error;
+mod gate;
+pub mod host;
+mod http;
+mod invalidation;
+mod keyring;
+pub mod pools;
+mod routes;
+mod state;
+
+pub use routes::router;

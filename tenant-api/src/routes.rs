@@ -1,0 +1,36 @@
+//! The tenant API's URL map: platform endpoints on any host, the broker API behind the gate.
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use axum::Router;
+
+use crate::error::Error;
+use crate::state::AppState;
+use crate::{broker, diagnostics, gate, http};
+
+pub fn router(state: AppState) -> Router {
+    let broker = broker::router().route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        gate::tenant_gate,
+    ));
+    let app = Router::new()
+        .route("/diagnostic/status/heartbeat", get(diagnostics::heartbeat))
+        .route(
+            "/diagnostic/status/dependencies",
+            get(diagnostics::dependencies),
+        )
+        .merge(broker)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .with_state(state.clone());
+    http::layers(app, &state.config)
+}
+
+async fn not_found(uri: axum::http::Uri) -> Error {
+    Error::NotFound(format!("no resource at {}", uri.path()))
+}
+
+async fn method_not_allowed() -> Error {
+    Error::MethodNotAllowed
+}

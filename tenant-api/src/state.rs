@@ -1,0 +1,26 @@
+//! The state every tenant-API handler shares.
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+
+use crate::auth::TokenVerifier;
+use crate::config::Config;
+use crate::directory::TenantDirectory;
+use crate::pools::PoolManager;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    /// The control database, as the router login role.
+    pub router_db: PgPool,
+    pub directory: Arc<TenantDirectory>,
+    pub tokens: Arc<TokenVerifier>,
+    pub pools: PoolManager,
+}
+
+impl axum::extract::FromRef<AppState> for crate::broker::BodyLimit {
+    fn from_ref(state: &AppState) -> Self {
+        Self(state.config.max_body_bytes)
+    }
+}

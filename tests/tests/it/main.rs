@@ -1,0 +1,12 @@
+//! End-to-end tests: every capability through HTTP on real sockets, against a real PostgreSQL,
+//! with the real Pact CLI and moto where they apply. One binary, one module per area.
+
+mod aws_kms;
+mod crash_resume;
+mod data_plane;
+mod isolation;
+mod migrate;
+mod pool_budget;
+mod publish;
+mod routing;
+mod signup;

@@ -126,6 +126,21 @@ impl TestEnv {
         with_parts(&server_url(), Some(database), None)
     }
 
+    /// A superuser pool on the database of tenant `tenant_id`, for fixtures and assertions that
+    /// HTTP cannot express (the services themselves never connect this way).
+    pub async fn tenant_database(&self, tenant_id: uuid::Uuid) -> PgPool {
+        let name: String = sqlx::query_scalar("select db_name from tenant where tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_one(&self.control)
+            .await
+            .expect("tenant exists");
+        PgPoolOptions::new()
+            .max_connections(2)
+            .connect(&self.database_url(&name))
+            .await
+            .expect("tenant database")
+    }
+
     /// Databases on the server whose names start with this test's tenant prefix.
     pub async fn tenant_databases(&self) -> Vec<String> {
         let admin = self.server_admin().await;

@@ -7,6 +7,7 @@
 //! `TEST_LOG=1` shows the services' logs.
 
 pub mod apps;
+pub mod bench;
 pub mod env;
 pub mod tenant_client;
 pub mod tools;

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# `make bench`: the SPEC §6 benchmarks against release builds, on a private PostgreSQL cluster
+# with production-like durability (fsync on). Figures are printed and written to target/bench/.
+#
+#   BENCH_DATABASE_URL   use this server (superuser URL) instead of .data/pg-bench
+#   BENCH_TENANTS=1000 BENCH_SIGNUPS=50 BENCH_WARM_RATE=1000 …   see tests/src/bin/bench_*.rs
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+cargo build --release -p control-plane -p tenant-api -p tests --bins
+
+if [ -z "${BENCH_DATABASE_URL:-}" ]; then
+  BENCH_DATABASE_URL=$(infra/dev/postgres.sh start .data/pg-bench)
+fi
+export TEST_DATABASE_URL=$BENCH_DATABASE_URL
+mkdir -p target/bench
+target=${CARGO_TARGET_DIR:-target}
+
+echo "== platform: provisioning, cold and warm tenants, connections, memory"
+"$target/release/bench-platform"

@@ -57,6 +57,7 @@ impl Application {
             router_db.clone(),
             Duration::from_secs(config.token_cache_ttl_secs),
         ));
+        let keyring = Arc::new(Keyring::new(keys));
         let pools = PoolManager::new(
             PoolSettings {
                 budget: config.connection_budget,
@@ -65,7 +66,7 @@ impl Application {
                 acquire_timeout: Duration::from_millis(config.tenant_pool_acquire_timeout_ms),
                 ssl_mode: config.tenant_db_sslmode,
             },
-            Arc::new(Keyring::new(keys)),
+            keyring.clone(),
         );
         let listener = TcpListener::bind(config.listen)
             .await
@@ -76,6 +77,7 @@ impl Application {
             directory,
             tokens,
             pools,
+            keyring,
         };
         let router = crate::routes::router(state.clone());
         Ok(Self {

@@ -7,12 +7,14 @@
 
 mod body;
 pub use body::BodyLimit;
+pub use webhooks::definition::WebhookPolicy;
 mod contracts;
 pub mod hal;
 mod index;
 mod pact_document;
 mod pacts;
 mod store;
+mod webhooks;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -31,5 +33,29 @@ pub fn router() -> Router<AppState> {
         .route(
             "/pacts/provider/{provider}/consumer/{consumer}/latest",
             get(pacts::get_latest_pact),
+        )
+        // --- webhooks (definitions; execution comes with the webhooks issue) ---
+        .route("/webhooks", get(webhooks::list_webhooks).post(webhooks::create_webhook))
+        .route(
+            "/webhooks/provider/{provider}/consumer/{consumer}",
+            get(webhooks::list_integration_webhooks).post(webhooks::create_integration_webhook),
+        )
+        .route(
+            "/pacts/provider/{provider}/consumer/{consumer}/webhooks",
+            get(webhooks::list_integration_webhooks).post(webhooks::create_integration_webhook),
+        )
+        .route(
+            "/webhooks/provider/{provider}",
+            get(webhooks::list_provider_webhooks).post(webhooks::create_provider_webhook),
+        )
+        .route(
+            "/webhooks/consumer/{consumer}",
+            get(webhooks::list_consumer_webhooks).post(webhooks::create_consumer_webhook),
+        )
+        .route(
+            "/webhooks/{uuid}",
+            get(webhooks::get_webhook)
+                .put(webhooks::put_webhook)
+                .delete(webhooks::delete_webhook),
         )
 }

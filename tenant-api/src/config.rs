@@ -62,6 +62,16 @@ pub struct Config {
     /// Requests taking longer are answered 503, in seconds.
     #[arg(long, env = "TENANT_API_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
+    /// URL schemes webhooks may use, comma-separated.
+    #[arg(long, env = "WEBHOOK_SCHEMES", default_value = "https", value_delimiter = ',')]
+    pub webhook_schemes: Vec<String>,
+    /// HTTP methods webhooks may use, comma-separated.
+    #[arg(long, env = "WEBHOOK_METHODS", default_value = "POST", value_delimiter = ',')]
+    pub webhook_methods: Vec<String>,
+    /// Let webhooks target loopback, private and link-local addresses (off: they could reach
+    /// the service's own network).
+    #[arg(long, env = "WEBHOOK_ALLOW_PRIVATE_HOSTS", default_value_t = false)]
+    pub webhook_allow_private_hosts: bool,
     #[command(flatten)]
     pub tenant_urls: TenantUrlSettings,
     #[command(flatten)]
@@ -71,6 +81,14 @@ pub struct Config {
 }
 
 impl Config {
+    pub fn webhook_policy(&self) -> crate::broker::WebhookPolicy {
+        crate::broker::WebhookPolicy {
+            schemes: self.webhook_schemes.clone(),
+            methods: self.webhook_methods.clone(),
+            allow_private_hosts: self.webhook_allow_private_hosts,
+        }
+    }
+
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
     }

@@ -58,7 +58,7 @@ pub async fn dependencies(State(state): State<AppState>, parts: Parts) -> Result
         &state.config.tenant_urls.scheme,
     )
     .map(|h| host::target(&h.name, &state.config.tenant_urls.base_domain))
-    .is_some_and(|t| matches!(t, HostTarget::Tenant(_)));
+    .is_some_and(|t| !matches!(t, HostTarget::Bare));
 
     let mut report = serde_json::Map::new();
     let control = tokio::time::timeout(CHECK_TIMEOUT, async {

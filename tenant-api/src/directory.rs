@@ -1,5 +1,5 @@
-//! The tenant directory: subdomain → routing record, read from the control database's
-//! `router.tenant_route` view and cached.
+//! The tenant directory: subdomain (or custom domain) → routing record, read from the control
+//! database's `router.tenant_route` view and cached.
 //!
 //! Two cache levels: an in-process cache in front of everything (most requests never leave the
 //! process), and Redis, when configured, shared by every tenant-API instance so a cold instance
@@ -40,6 +40,25 @@ pub struct TenantRoute {
     pub generation: i64,
 }
 
+/// How a request names its tenant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RouteKey {
+    /// `<subdomain>.<base domain>`.
+    Subdomain(Subdomain),
+    /// A domain of the tenant's own (`tenant.custom_domain`), lower-case.
+    CustomDomain(String),
+}
+
+impl RouteKey {
+    /// The key in both cache levels, and the payload of the control database's notifications.
+    pub fn cache_key(&self) -> String {
+        match self {
+            Self::Subdomain(subdomain) => subdomain.to_string(),
+            Self::CustomDomain(host) => format!("domain:{host}"),
+        }
+    }
+}
+
 pub struct TenantDirectory {
     db: PgPool,
     local: Cache<String, Option<Arc<TenantRoute>>>,
@@ -55,39 +74,44 @@ impl TenantDirectory {
         Self { db, local, redis }
     }
 
-    /// The routing record of `subdomain`, or `None` when no tenant has it.
-    pub async fn lookup(&self, subdomain: &Subdomain) -> anyhow::Result<Option<Arc<TenantRoute>>> {
+    /// The routing record for `key`, or `None` when no tenant has it.
+    pub async fn lookup(&self, key: &RouteKey) -> anyhow::Result<Option<Arc<TenantRoute>>> {
+        let cache_key = key.cache_key();
         self.local
-            .try_get_with_by_ref(subdomain.as_str(), self.load(subdomain))
+            .try_get_with_by_ref(cache_key.as_str(), self.load(key, &cache_key))
             .await
             .map_err(|err: Arc<anyhow::Error>| anyhow::anyhow!("{err:#}"))
     }
 
-    async fn load(&self, subdomain: &Subdomain) -> anyhow::Result<Option<Arc<TenantRoute>>> {
+    async fn load(&self, key: &RouteKey, cache_key: &str) -> anyhow::Result<Option<Arc<TenantRoute>>> {
         if let Some(redis) = &self.redis {
-            if let Some(route) = redis.get(subdomain.as_str()).await {
+            if let Some(route) = redis.get(cache_key).await {
                 return Ok(Some(Arc::new(route)));
             }
         }
-        let route: Option<TenantRoute> = sqlx::query_as(
+        let (column, value) = match key {
+            RouteKey::Subdomain(subdomain) => ("subdomain", subdomain.as_str()),
+            RouteKey::CustomDomain(host) => ("custom_domain", host.as_str()),
+        };
+        let route: Option<TenantRoute> = sqlx::query_as(&format!(
             "select tenant_id, subdomain, status, plan, db_host, db_port, db_name, db_role, key_provider,
                     wrapped_data_key, data_key_version, db_password_sealed, generation
-             from router.tenant_route where subdomain = $1",
-        )
-        .bind(subdomain.as_str())
+             from router.tenant_route where {column} = $1"
+        ))
+        .bind(value)
         .fetch_optional(&self.db)
         .await?;
         if let (Some(redis), Some(route)) = (&self.redis, &route) {
-            redis.put(route).await;
+            redis.put(cache_key, route).await;
         }
         Ok(route.map(Arc::new))
     }
 
-    /// Forgets `subdomain` in every cache level.
-    pub async fn invalidate(&self, subdomain: &str) {
-        self.local.invalidate(subdomain).await;
+    /// Forgets the entry under `cache_key` (a subdomain, or `domain:<host>`) in every cache level.
+    pub async fn invalidate(&self, cache_key: &str) {
+        self.local.invalidate(cache_key).await;
         if let Some(redis) = &self.redis {
-            redis.delete(subdomain).await;
+            redis.delete(cache_key).await;
         }
     }
 

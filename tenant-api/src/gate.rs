@@ -18,9 +18,11 @@ use provisioning::TenantStatus;
 use sqlx::pool::PoolConnection;
 use sqlx::Postgres;
 
-use crate::directory::TenantRoute;
+use crate::directory::{RouteKey, TenantRoute};
 use crate::error::Error;
 use crate::host::{self, HostTarget};
+use crate::keyring::Keyring;
+use provisioning::sealing::Sealer;
 use crate::pools::{PoolError, PoolManager};
 use crate::state::AppState;
 
@@ -31,9 +33,18 @@ pub struct TenantContext {
     /// The tenant's base URL as the client addressed it; every link starts with it.
     pub base_url: Arc<str>,
     pools: PoolManager,
+    keyring: Arc<Keyring>,
 }
 
 impl TenantContext {
+    /// Seals and opens this tenant's secrets (webhook credentials) under its data key.
+    pub async fn sealer(&self) -> Result<Arc<Sealer>, Error> {
+        self.keyring
+            .sealer(&self.route)
+            .await
+            .map_err(|err| Error::Internal(anyhow::anyhow!("the tenant's data key could not be unwrapped: {err}")))
+    }
+
     /// A connection to this tenant's database, as this tenant's role.
     pub async fn db(&self) -> Result<PoolConnection<Postgres>, Error> {
         self.pools
@@ -70,26 +81,27 @@ pub async fn resolve(state: &AppState, parts: &Parts) -> Result<TenantContext, E
         &config.tenant_urls.scheme,
     )
     .ok_or_else(|| Error::UnknownHost(String::new()))?;
-    let subdomain = match host::target(&host.name, &config.tenant_urls.base_domain) {
-        HostTarget::Tenant(subdomain) => subdomain,
-        HostTarget::Bare | HostTarget::Foreign => return Err(Error::UnknownHost(host.name)),
+    let key = match host::target(&host.name, &config.tenant_urls.base_domain) {
+        HostTarget::Tenant(subdomain) => RouteKey::Subdomain(subdomain),
+        HostTarget::Foreign => RouteKey::CustomDomain(host.name.clone()),
+        HostTarget::Bare => return Err(Error::UnknownHost(host.name)),
     };
-    let route = state
-        .directory
-        .lookup(&subdomain)
-        .await?
-        .ok_or_else(|| Error::UnknownTenant(subdomain.to_string()))?;
+    let route = state.directory.lookup(&key).await?.ok_or_else(|| match &key {
+        RouteKey::Subdomain(subdomain) => Error::UnknownTenant(subdomain.to_string()),
+        RouteKey::CustomDomain(_) => Error::UnknownHost(host.name.clone()),
+    })?;
+    let subdomain = route.subdomain.clone();
     match route.status {
         TenantStatus::Active => {}
-        TenantStatus::Suspended => return Err(Error::TenantSuspended(subdomain.to_string())),
+        TenantStatus::Suspended => return Err(Error::TenantSuspended(subdomain)),
         other => {
             return Err(Error::TenantNotReady {
-                subdomain: subdomain.to_string(),
+                subdomain,
                 status: other.to_string(),
             })
         }
     }
-    tracing::Span::current().record("tenant", subdomain.as_str());
+    tracing::Span::current().record("tenant", route.subdomain.as_str());
     let principal = state
         .tokens
         .authenticate(&parts.headers, route.tenant_id)
@@ -105,6 +117,7 @@ pub async fn resolve(state: &AppState, parts: &Parts) -> Result<TenantContext, E
         route,
         base_url: host.base_url.into(),
         pools: state.pools.clone(),
+        keyring: state.keyring.clone(),
     })
 }
 

@@ -1,9 +1,9 @@
 //! Which tenant a request is for, and the base URL its links are built from.
 //!
 //! The tenant is the single label in front of the base domain: with base domain `localhost`,
-//! `acme.localhost:9292` is tenant `acme`; `localhost` itself is the bare host (no tenant), and
-//! `a.b.localhost` or `example.org` are nobody's. HTTP/2 requests carry the authority in the URI,
-//! HTTP/1.1 ones in `Host`. Behind a trusted proxy `X-Forwarded-Host` and `X-Forwarded-Proto`
+//! `acme.localhost:9292` is tenant `acme`; `localhost` itself is the bare host (no tenant), and any
+//! other host (`example.org`) belongs to whichever tenant has it as its custom domain, if any.
+//! HTTP/2 requests carry the authority in the URI, HTTP/1.1 ones in `Host`. Behind a trusted proxy `X-Forwarded-Host` and `X-Forwarded-Proto`
 //! win, so links point at the public URL rather than at our listener.
 
 use axum::http::request::Parts;
@@ -29,7 +29,7 @@ pub enum HostTarget {
     Tenant(Subdomain),
     /// The base domain itself (or a bare IP): platform endpoints only.
     Bare,
-    /// Anything else.
+    /// Anything else: possibly a tenant's own domain (`tenant.custom_domain`).
     Foreign,
 }
 

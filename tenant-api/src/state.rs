@@ -7,6 +7,7 @@ use sqlx::PgPool;
 use crate::auth::TokenVerifier;
 use crate::config::Config;
 use crate::directory::TenantDirectory;
+use crate::keyring::Keyring;
 use crate::pools::PoolManager;
 
 #[derive(Clone)]
@@ -17,6 +18,7 @@ pub struct AppState {
     pub directory: Arc<TenantDirectory>,
     pub tokens: Arc<TokenVerifier>,
     pub pools: PoolManager,
+    pub keyring: Arc<Keyring>,
 }
 
 impl axum::extract::FromRef<AppState> for crate::broker::BodyLimit {

@@ -8,6 +8,7 @@
 
 pub mod apps;
 pub mod bench;
+pub mod compat;
 pub mod env;
 pub mod tenant_client;
 pub mod tools;

@@ -104,3 +104,19 @@ impl Moto {
         panic!("moto_server did not start on {endpoint}");
     }
 }
+
+/// Runs `pact <args>` (the consolidated CLI: `pact verifier`, `pact broker`, …) to completion.
+pub async fn pact(args: &[&str]) -> Output {
+    let output = Command::new(tool("npm/node_modules/.bin/pact"))
+        .args(args)
+        .env("PACT_DO_NOT_TRACK", "true")
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .expect("run pact");
+    Output {
+        success: output.status.success(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}

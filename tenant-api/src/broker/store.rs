@@ -4,3 +4,4 @@
 pub mod pacticipants;
 pub mod pacts;
 pub mod versions;
+pub mod webhooks;

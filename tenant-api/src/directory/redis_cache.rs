@@ -31,8 +31,8 @@ impl RedisCache {
         Ok(Self { pool, ttl })
     }
 
-    fn key(subdomain: &str) -> String {
-        format!("{KEY_PREFIX}{subdomain}")
+    fn key(cache_key: &str) -> String {
+        format!("{KEY_PREFIX}{cache_key}")
     }
 
     pub async fn get(&self, subdomain: &str) -> Option<TenantRoute> {
@@ -51,14 +51,14 @@ impl RedisCache {
         }
     }
 
-    pub async fn put(&self, route: &TenantRoute) {
+    pub async fn put(&self, cache_key: &str, route: &TenantRoute) {
         let Ok(json) = serde_json::to_string(route) else {
             return;
         };
         let result: anyhow::Result<()> = async {
             let mut conn = self.pool.get().await?;
             let () = conn
-                .set_ex(Self::key(&route.subdomain), json, self.ttl.as_secs().max(1))
+                .set_ex(Self::key(cache_key), json, self.ttl.as_secs().max(1))
                 .await?;
             Ok(())
         }

@@ -35,7 +35,10 @@ pub fn router() -> Router<AppState> {
             get(pacts::get_latest_pact),
         )
         // --- webhooks (definitions; execution comes with the webhooks issue) ---
-        .route("/webhooks", get(webhooks::list_webhooks).post(webhooks::create_webhook))
+        .route(
+            "/webhooks",
+            get(webhooks::list_webhooks).post(webhooks::create_webhook),
+        )
         .route(
             "/webhooks/provider/{provider}/consumer/{consumer}",
             get(webhooks::list_integration_webhooks).post(webhooks::create_integration_webhook),

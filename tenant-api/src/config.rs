@@ -33,7 +33,7 @@ pub struct Config {
     #[arg(long, env = "TREATY_ENV", value_enum, default_value = "production")]
     pub environment: Environment,
     /// Believe `X-Forwarded-Host` / `X-Forwarded-Proto` (only behind a proxy that sets them).
-    #[arg(long, env = "TRUST_FORWARDED_HEADERS", default_value_t = false)]
+    #[arg(long, env = "TRUST_FORWARDED_HEADERS", default_value_t = false, action = clap::ArgAction::Set)]
     pub trust_forwarded_headers: bool,
     /// Most PostgreSQL connections this process holds across all tenant pools.
     #[arg(long, env = "CONNECTION_BUDGET", default_value_t = 64)]
@@ -63,14 +63,24 @@ pub struct Config {
     #[arg(long, env = "TENANT_API_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
     /// URL schemes webhooks may use, comma-separated.
-    #[arg(long, env = "WEBHOOK_SCHEMES", default_value = "https", value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "WEBHOOK_SCHEMES",
+        default_value = "https",
+        value_delimiter = ','
+    )]
     pub webhook_schemes: Vec<String>,
     /// HTTP methods webhooks may use, comma-separated.
-    #[arg(long, env = "WEBHOOK_METHODS", default_value = "POST", value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "WEBHOOK_METHODS",
+        default_value = "POST",
+        value_delimiter = ','
+    )]
     pub webhook_methods: Vec<String>,
     /// Let webhooks target loopback, private and link-local addresses (off: they could reach
     /// the service's own network).
-    #[arg(long, env = "WEBHOOK_ALLOW_PRIVATE_HOSTS", default_value_t = false)]
+    #[arg(long, env = "WEBHOOK_ALLOW_PRIVATE_HOSTS", default_value_t = false, action = clap::ArgAction::Set)]
     pub webhook_allow_private_hosts: bool,
     #[command(flatten)]
     pub tenant_urls: TenantUrlSettings,

@@ -83,7 +83,11 @@ impl TenantDirectory {
             .map_err(|err: Arc<anyhow::Error>| anyhow::anyhow!("{err:#}"))
     }
 
-    async fn load(&self, key: &RouteKey, cache_key: &str) -> anyhow::Result<Option<Arc<TenantRoute>>> {
+    async fn load(
+        &self,
+        key: &RouteKey,
+        cache_key: &str,
+    ) -> anyhow::Result<Option<Arc<TenantRoute>>> {
         if let Some(redis) = &self.redis {
             if let Some(route) = redis.get(cache_key).await {
                 return Ok(Some(Arc::new(route)));

@@ -22,9 +22,9 @@ use crate::directory::{RouteKey, TenantRoute};
 use crate::error::Error;
 use crate::host::{self, HostTarget};
 use crate::keyring::Keyring;
-use provisioning::sealing::Sealer;
 use crate::pools::{PoolError, PoolManager};
 use crate::state::AppState;
+use provisioning::sealing::Sealer;
 
 /// What the gate established about a request.
 #[derive(Clone)]
@@ -39,10 +39,11 @@ pub struct TenantContext {
 impl TenantContext {
     /// Seals and opens this tenant's secrets (webhook credentials) under its data key.
     pub async fn sealer(&self) -> Result<Arc<Sealer>, Error> {
-        self.keyring
-            .sealer(&self.route)
-            .await
-            .map_err(|err| Error::Internal(anyhow::anyhow!("the tenant's data key could not be unwrapped: {err}")))
+        self.keyring.sealer(&self.route).await.map_err(|err| {
+            Error::Internal(anyhow::anyhow!(
+                "the tenant's data key could not be unwrapped: {err}"
+            ))
+        })
     }
 
     /// A connection to this tenant's database, as this tenant's role.
@@ -86,10 +87,14 @@ pub async fn resolve(state: &AppState, parts: &Parts) -> Result<TenantContext, E
         HostTarget::Foreign => RouteKey::CustomDomain(host.name.clone()),
         HostTarget::Bare => return Err(Error::UnknownHost(host.name)),
     };
-    let route = state.directory.lookup(&key).await?.ok_or_else(|| match &key {
-        RouteKey::Subdomain(subdomain) => Error::UnknownTenant(subdomain.to_string()),
-        RouteKey::CustomDomain(_) => Error::UnknownHost(host.name.clone()),
-    })?;
+    let route = state
+        .directory
+        .lookup(&key)
+        .await?
+        .ok_or_else(|| match &key {
+            RouteKey::Subdomain(subdomain) => Error::UnknownTenant(subdomain.to_string()),
+            RouteKey::CustomDomain(_) => Error::UnknownHost(host.name.clone()),
+        })?;
     let subdomain = route.subdomain.clone();
     match route.status {
         TenantStatus::Active => {}

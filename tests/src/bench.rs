@@ -28,14 +28,26 @@ pub fn summarize(mut samples: Vec<Duration>) -> Summary {
         let rank = ((q * samples.len() as f64).ceil() as usize).clamp(1, samples.len());
         samples[rank - 1].as_secs_f64() * 1000.0
     };
-    Summary { count: samples.len(), p50_ms: at(0.50), p95_ms: at(0.95), p99_ms: at(0.99), max_ms: at(1.0) }
+    Summary {
+        count: samples.len(),
+        p50_ms: at(0.50),
+        p95_ms: at(0.95),
+        p99_ms: at(0.99),
+        max_ms: at(1.0),
+    }
 }
 
 /// A release binary of this workspace.
 pub fn release_binary(name: &str) -> PathBuf {
-    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| crate::tools::workspace().join("target"));
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| crate::tools::workspace().join("target"));
     let path = target.join("release").join(name);
-    assert!(path.exists(), "{} is missing: `cargo build --release -p {name}` (make bench does)", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: `cargo build --release -p {name}` (make bench does)",
+        path.display()
+    );
     path
 }
 
@@ -64,9 +76,14 @@ impl Service {
         for (key, value) in env {
             command.env(key, value);
         }
-        let child = command.spawn().unwrap_or_else(|e| panic!("start {binary}: {e}"));
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {binary}: {e}"));
         for _ in 0..400 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
                 return Self { child, port };
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
@@ -80,7 +97,8 @@ impl Service {
 
     /// Resident set size and its high-water mark, in MiB.
     pub fn memory_mib(&self) -> (f64, f64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
         let field = |name: &str| {
             status
                 .lines()
@@ -99,7 +117,11 @@ impl Service {
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("address").port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("free port")
+        .local_addr()
+        .expect("address")
+        .port()
 }
 
 /// Runs `request(i)` at `rate` per second for `duration`, open loop; returns each request's

@@ -48,9 +48,19 @@ impl Drop for CompatHarness {
 
 impl CompatHarness {
     pub async fn start(tenant_api: SocketAddr, token: String, tenant_db: PgPool) -> Self {
-        let proxy = Arc::new(Proxy { tenant_api, token, tenant_db, http: reqwest::Client::new() });
-        let app = Router::new().route("/_provider-states", post(change_state)).fallback(forward).with_state(proxy);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind harness");
+        let proxy = Arc::new(Proxy {
+            tenant_api,
+            token,
+            tenant_db,
+            http: reqwest::Client::new(),
+        });
+        let app = Router::new()
+            .route("/_provider-states", post(change_state))
+            .fallback(forward)
+            .with_state(proxy);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind harness");
         let addr = listener.local_addr().expect("harness address");
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -70,7 +80,10 @@ struct StateChange {
     state: String,
 }
 
-async fn change_state(State(proxy): State<Arc<Proxy>>, Json(change): Json<StateChange>) -> Response {
+async fn change_state(
+    State(proxy): State<Arc<Proxy>>,
+    Json(change): Json<StateChange>,
+) -> Response {
     eprintln!("compat state: {} {:?}", change.action, change.state);
     if change.action != "setup" {
         return StatusCode::OK.into_response();
@@ -84,18 +97,37 @@ async fn change_state(State(proxy): State<Arc<Proxy>>, Json(change): Json<StateC
         Ok(()) => StatusCode::OK.into_response(),
         Err(err) => {
             eprintln!("compat state {:?} failed: {err:#}", change.state);
-            (StatusCode::INTERNAL_SERVER_ERROR, format!("provider state {:?}: {err:#}", change.state)).into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("provider state {:?}: {err:#}", change.state),
+            )
+                .into_response()
         }
     }
 }
 
-const HOP_BY_HOP: [&str; 5] = ["connection", "transfer-encoding", "content-length", "host", "keep-alive"];
+const HOP_BY_HOP: [&str; 5] = [
+    "connection",
+    "transfer-encoding",
+    "content-length",
+    "host",
+    "keep-alive",
+];
 
 async fn forward(State(proxy): State<Arc<Proxy>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let path = rewrite::path(parts.uri.path());
     let query = rewrite::query(parts.uri.query().unwrap_or_default());
-    let url = format!("http://{}{}{}", proxy.tenant_api, path, if query.is_empty() { String::new() } else { format!("?{query}") });
+    let url = format!(
+        "http://{}{}{}",
+        proxy.tenant_api,
+        path,
+        if query.is_empty() {
+            String::new()
+        } else {
+            format!("?{query}")
+        }
+    );
     let body: Bytes = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(bytes) => bytes,
         Err(err) => return (StatusCode::BAD_REQUEST, err.to_string()).into_response(),
@@ -106,8 +138,18 @@ async fn forward(State(proxy): State<Arc<Proxy>>, request: Request) -> Response 
             outgoing = outgoing.header(name, value);
         }
     }
-    outgoing = outgoing.header("host", COMPAT_DOMAIN).bearer_auth(&proxy.token);
-    eprintln!("compat proxy: {} {path}{}", parts.method, if query.is_empty() { String::new() } else { format!("?{query}") });
+    outgoing = outgoing
+        .header("host", COMPAT_DOMAIN)
+        .bearer_auth(&proxy.token);
+    eprintln!(
+        "compat proxy: {} {path}{}",
+        parts.method,
+        if query.is_empty() {
+            String::new()
+        } else {
+            format!("?{query}")
+        }
+    );
     let upstream = match outgoing.send().await {
         Ok(upstream) => upstream,
         Err(err) => return (StatusCode::BAD_GATEWAY, err.to_string()).into_response(),
@@ -115,7 +157,10 @@ async fn forward(State(proxy): State<Arc<Proxy>>, request: Request) -> Response 
     let mut response = Response::builder().status(upstream.status());
     for (name, value) in upstream.headers() {
         if !HOP_BY_HOP.contains(&name.as_str()) {
-            response = response.header(HeaderName::from_bytes(name.as_ref()).expect("valid header"), value.as_bytes());
+            response = response.header(
+                HeaderName::from_bytes(name.as_ref()).expect("valid header"),
+                value.as_bytes(),
+            );
         }
     }
     let bytes = upstream.bytes().await.unwrap_or_default();

@@ -31,7 +31,12 @@ struct PathScope {
 }
 
 fn display_description(row: &WebhookRow) -> String {
-    match row.description.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+    match row
+        .description
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
         Some(description) => description.to_owned(),
         None => {
             let host = url::Url::parse(&row.url.replace("${", "x").replace('}', "x"))
@@ -43,7 +48,12 @@ fn display_description(row: &WebhookRow) -> String {
     }
 }
 
-fn party(name: &Option<String>, label: &Option<String>, both: bool, plural: &str) -> Option<String> {
+fn party(
+    name: &Option<String>,
+    label: &Option<String>,
+    both: bool,
+    plural: &str,
+) -> Option<String> {
     match (name, label) {
         (Some(name), _) => Some(name.clone()),
         (None, Some(label)) if both => Some(format!("{plural} labeled '{label}'")),
@@ -55,8 +65,18 @@ fn party(name: &Option<String>, label: &Option<String>, both: bool, plural: &str
 fn scope_description(row: &WebhookRow) -> String {
     let has_consumer = row.consumer_name.is_some() || row.consumer_label.is_some();
     let has_provider = row.provider_name.is_some() || row.provider_label.is_some();
-    let consumer = party(&row.consumer_name, &row.consumer_label, has_provider, "consumers");
-    let provider = party(&row.provider_name, &row.provider_label, has_consumer, "providers");
+    let consumer = party(
+        &row.consumer_name,
+        &row.consumer_label,
+        has_provider,
+        "consumers",
+    );
+    let provider = party(
+        &row.provider_name,
+        &row.provider_label,
+        has_consumer,
+        "providers",
+    );
     match (consumer, provider) {
         (Some(c), Some(p)) => format!("A webhook for the pact between {c} and {p}"),
         (None, Some(p)) => format!("A webhook for all pacts with provider {p}"),
@@ -98,7 +118,10 @@ fn render(base: &str, row: &WebhookRow) -> Value {
         (None, false) => {}
     }
     let mut links = Map::new();
-    links.insert("self".into(), json!({ "title": title, "href": hal::url(base, &["webhooks", &row.uuid]) }));
+    links.insert(
+        "self".into(),
+        json!({ "title": title, "href": hal::url(base, &["webhooks", &row.uuid]) }),
+    );
     links.insert(
         "pb:execute".into(),
         json!({
@@ -107,16 +130,28 @@ fn render(base: &str, row: &WebhookRow) -> Value {
         }),
     );
     if let Some(name) = &row.consumer_name {
-        links.insert("pb:consumer".into(), hal::named_link(hal::url(base, &["pacticipants", name]), "Consumer", name));
+        links.insert(
+            "pb:consumer".into(),
+            hal::named_link(hal::url(base, &["pacticipants", name]), "Consumer", name),
+        );
     } else if let Some(label) = &row.consumer_label {
         let href = hal::url(base, &["pacticipants", "label", label]);
-        links.insert("pb:consumers".into(), hal::named_link(href, "Consumers by label", label));
+        links.insert(
+            "pb:consumers".into(),
+            hal::named_link(href, "Consumers by label", label),
+        );
     }
     if let Some(name) = &row.provider_name {
-        links.insert("pb:provider".into(), hal::named_link(hal::url(base, &["pacticipants", name]), "Provider", name));
+        links.insert(
+            "pb:provider".into(),
+            hal::named_link(hal::url(base, &["pacticipants", name]), "Provider", name),
+        );
     } else if let Some(label) = &row.provider_label {
         let href = hal::url(base, &["pacticipants", "label", label]);
-        links.insert("pb:providers".into(), hal::named_link(href, "Providers by label", label));
+        links.insert(
+            "pb:providers".into(),
+            hal::named_link(href, "Providers by label", label),
+        );
     }
     if let (Some(consumer), Some(provider)) = (&row.consumer_name, &row.provider_name) {
         links.insert(
@@ -127,7 +162,10 @@ fn render(base: &str, row: &WebhookRow) -> Value {
             }),
         );
     }
-    links.insert("pb:webhooks".into(), json!({ "title": "All webhooks", "href": hal::url(base, &["webhooks"]) }));
+    links.insert(
+        "pb:webhooks".into(),
+        json!({ "title": "All webhooks", "href": hal::url(base, &["webhooks"]) }),
+    );
     let mut document = Map::new();
     document.insert("uuid".into(), json!(row.uuid));
     document.insert("description".into(), json!(title));
@@ -143,7 +181,14 @@ fn render(base: &str, row: &WebhookRow) -> Value {
     }
     document.insert("enabled".into(), json!(row.enabled));
     document.insert("request".into(), Value::Object(request));
-    document.insert("events".into(), json!(row.events.iter().map(|name| json!({ "name": name })).collect::<Vec<_>>()));
+    document.insert(
+        "events".into(),
+        json!(row
+            .events
+            .iter()
+            .map(|name| json!({ "name": name }))
+            .collect::<Vec<_>>()),
+    );
     document.insert("createdAt".into(), json!(timestamp(row.created_at)));
     if row.updated_at != row.created_at {
         document.insert("updatedAt".into(), json!(timestamp(row.updated_at)));
@@ -171,19 +216,22 @@ fn render_list(base: &str, self_href: String, title: &str, rows: &[WebhookRow]) 
 }
 
 async fn pacticipant_id(conn: &mut PgConnection, name: &str) -> Result<Option<i64>> {
-    Ok(pacticipants::find(conn, name).await?.map(|p| p.pacticipant_id))
+    Ok(pacticipants::find(conn, name)
+        .await?
+        .map(|p| p.pacticipant_id))
 }
 
 /// Resolves the path's pacticipants; a missing one is a 404, as in the broker.
-async fn resolve_path_scope(conn: &mut PgConnection, scope: &PathScope) -> Result<(Option<i64>, Option<i64>)> {
+async fn resolve_path_scope(
+    conn: &mut PgConnection,
+    scope: &PathScope,
+) -> Result<(Option<i64>, Option<i64>)> {
     let mut ids = (None, None);
     for (name, slot) in [(&scope.consumer, &mut ids.0), (&scope.provider, &mut ids.1)] {
         if let Some(name) = name {
-            *slot = Some(
-                pacticipant_id(conn, name)
-                    .await?
-                    .ok_or_else(|| Error::NotFound(format!("No pacticipant with name '{name}' found")))?,
-            );
+            *slot = Some(pacticipant_id(conn, name).await?.ok_or_else(|| {
+                Error::NotFound(format!("No pacticipant with name '{name}' found"))
+            })?);
         }
     }
     Ok(ids)
@@ -202,14 +250,31 @@ fn sealed_secrets(sealer: &Sealer, uuid: &str, definition: &Definition) -> Seale
     let secret_header_names: Vec<String> = secret.keys().cloned().collect();
     let secret_headers_sealed = (!secret.is_empty()).then(|| {
         let plain = serde_json::to_vec(&Value::Object(secret)).unwrap_or_default();
-        sealer.seal(Purpose::WebhookCredential, &format!("{uuid}:headers"), &plain)
+        sealer.seal(
+            Purpose::WebhookCredential,
+            &format!("{uuid}:headers"),
+            &plain,
+        )
     });
     let (password_template, password_sealed) = match &definition.request.password {
         Some(password) if is_template(password) => (Some(password.clone()), None),
-        Some(password) => (None, Some(sealer.seal(Purpose::WebhookCredential, &format!("{uuid}:password"), password.as_bytes()))),
+        Some(password) => (
+            None,
+            Some(sealer.seal(
+                Purpose::WebhookCredential,
+                &format!("{uuid}:password"),
+                password.as_bytes(),
+            )),
+        ),
         None => (None, None),
     };
-    SealedParts { visible_headers: Value::Object(visible), secret_header_names, secret_headers_sealed, password_template, password_sealed }
+    SealedParts {
+        visible_headers: Value::Object(visible),
+        secret_header_names,
+        secret_headers_sealed,
+        password_template,
+        password_sealed,
+    }
 }
 
 struct SealedParts {
@@ -221,8 +286,18 @@ struct SealedParts {
 }
 
 /// Validates and stores a webhook; returns its row and whether it was created.
-async fn save(state: &AppState, tenant: &TenantContext, uuid: &str, body: &Value, path: &PathScope) -> Result<(WebhookRow, bool)> {
-    let definition = state.config.webhook_policy().parse(body).map_err(Error::Validation)?;
+async fn save(
+    state: &AppState,
+    tenant: &TenantContext,
+    uuid: &str,
+    body: &Value,
+    path: &PathScope,
+) -> Result<(WebhookRow, bool)> {
+    let definition = state
+        .config
+        .webhook_policy()
+        .parse(body)
+        .map_err(Error::Validation)?;
     let mut conn = tenant.db().await?;
     let (path_consumer, path_provider) = resolve_path_scope(&mut conn, path).await?;
 
@@ -237,7 +312,10 @@ async fn save(state: &AppState, tenant: &TenantContext, uuid: &str, body: &Value
             (None, Some(Scope::Name(name))) => match pacticipant_id(&mut conn, name).await? {
                 Some(id) => (Some(id), None),
                 None => {
-                    errors.entry(key.to_owned()).or_default().push("does not match an existing pacticipant".into());
+                    errors
+                        .entry(key.to_owned())
+                        .or_default()
+                        .push("does not match an existing pacticipant".into());
                     (None, None)
                 }
             },
@@ -271,22 +349,42 @@ async fn save(state: &AppState, tenant: &TenantContext, uuid: &str, body: &Value
         password_sealed: sealed.password_sealed,
     };
     let created = store::upsert(&mut conn, write).await?;
-    let row = store::find(&mut conn, uuid).await?.ok_or_else(|| Error::Internal(anyhow::anyhow!("webhook vanished")))?;
+    let row = store::find(&mut conn, uuid)
+        .await?
+        .ok_or_else(|| Error::Internal(anyhow::anyhow!("webhook vanished")))?;
     Ok((row, created))
 }
 
-async fn create(state: &AppState, tenant: &TenantContext, body: &Value, path: PathScope) -> Result<Response> {
+async fn create(
+    state: &AppState,
+    tenant: &TenantContext,
+    body: &Value,
+    path: PathScope,
+) -> Result<Response> {
     let uuid = uuid::Uuid::new_v4().to_string();
     let (row, _) = save(state, tenant, &uuid, body, &path).await?;
     let location = hal::url(&tenant.base_url, &["webhooks", &uuid]);
-    Ok(hal::created(location, HalBody(render(&tenant.base_url, &row))))
+    Ok(hal::created(
+        location,
+        HalBody(render(&tenant.base_url, &row)),
+    ))
 }
 
-async fn list(tenant: &TenantContext, path: PathScope, self_segments: &[&str], title: &str) -> Result<HalBody> {
+async fn list(
+    tenant: &TenantContext,
+    path: PathScope,
+    self_segments: &[&str],
+    title: &str,
+) -> Result<HalBody> {
     let mut conn = tenant.db().await?;
     let (consumer, provider) = resolve_path_scope(&mut conn, &path).await?;
     let rows = store::list(&mut conn, consumer, provider).await?;
-    Ok(HalBody(render_list(&tenant.base_url, hal::url(&tenant.base_url, self_segments), title, &rows)))
+    Ok(HalBody(render_list(
+        &tenant.base_url,
+        hal::url(&tenant.base_url, self_segments),
+        title,
+        &rows,
+    )))
 }
 
 /// `GET /webhooks`.
@@ -295,14 +393,20 @@ pub async fn list_webhooks(tenant: TenantContext) -> Result<HalBody> {
 }
 
 /// `POST /webhooks`.
-pub async fn create_webhook(State(state): State<AppState>, tenant: TenantContext, JsonBody(body): JsonBody<Value>) -> Result<Response> {
+pub async fn create_webhook(
+    State(state): State<AppState>,
+    tenant: TenantContext,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Response> {
     create(&state, &tenant, &body, PathScope::default()).await
 }
 
 /// `GET /webhooks/{uuid}`.
 pub async fn get_webhook(tenant: TenantContext, Path(uuid): Path<String>) -> Result<HalBody> {
     let mut conn = tenant.db().await?;
-    let row = store::find(&mut conn, &uuid).await?.ok_or_else(|| Error::NotFound(format!("No webhook with uuid {uuid} found")))?;
+    let row = store::find(&mut conn, &uuid)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("No webhook with uuid {uuid} found")))?;
     Ok(HalBody(render(&tenant.base_url, &row)))
 }
 
@@ -334,15 +438,29 @@ pub async fn delete_webhook(tenant: TenantContext, Path(uuid): Path<String>) -> 
     if store::delete(&mut conn, &uuid).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(Error::NotFound(format!("No webhook with uuid {uuid} found")))
+        Err(Error::NotFound(format!(
+            "No webhook with uuid {uuid} found"
+        )))
     }
 }
 
 /// `GET /webhooks/provider/{provider}/consumer/{consumer}` (and the legacy `/pacts/…/webhooks`).
-pub async fn list_integration_webhooks(tenant: TenantContext, Path((provider, consumer)): Path<(String, String)>) -> Result<HalBody> {
+pub async fn list_integration_webhooks(
+    tenant: TenantContext,
+    Path((provider, consumer)): Path<(String, String)>,
+) -> Result<HalBody> {
     let title = format!("Webhooks for consumer {consumer} and provider {provider}");
-    let path = PathScope { consumer: Some(consumer.clone()), provider: Some(provider.clone()) };
-    list(&tenant, path, &["webhooks", "provider", &provider, "consumer", &consumer], &title).await
+    let path = PathScope {
+        consumer: Some(consumer.clone()),
+        provider: Some(provider.clone()),
+    };
+    list(
+        &tenant,
+        path,
+        &["webhooks", "provider", &provider, "consumer", &consumer],
+        &title,
+    )
+    .await
 }
 
 /// `POST /webhooks/provider/{provider}/consumer/{consumer}` (and the legacy `/pacts/…/webhooks`).
@@ -352,13 +470,34 @@ pub async fn create_integration_webhook(
     Path((provider, consumer)): Path<(String, String)>,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Response> {
-    create(&state, &tenant, &body, PathScope { consumer: Some(consumer), provider: Some(provider) }).await
+    create(
+        &state,
+        &tenant,
+        &body,
+        PathScope {
+            consumer: Some(consumer),
+            provider: Some(provider),
+        },
+    )
+    .await
 }
 
 /// `GET /webhooks/provider/{provider}`.
-pub async fn list_provider_webhooks(tenant: TenantContext, Path(provider): Path<String>) -> Result<HalBody> {
+pub async fn list_provider_webhooks(
+    tenant: TenantContext,
+    Path(provider): Path<String>,
+) -> Result<HalBody> {
     let title = format!("Webhooks for provider {provider}");
-    list(&tenant, PathScope { provider: Some(provider.clone()), consumer: None }, &["webhooks", "provider", &provider], &title).await
+    list(
+        &tenant,
+        PathScope {
+            provider: Some(provider.clone()),
+            consumer: None,
+        },
+        &["webhooks", "provider", &provider],
+        &title,
+    )
+    .await
 }
 
 /// `POST /webhooks/provider/{provider}`.
@@ -368,13 +507,34 @@ pub async fn create_provider_webhook(
     Path(provider): Path<String>,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Response> {
-    create(&state, &tenant, &body, PathScope { provider: Some(provider), consumer: None }).await
+    create(
+        &state,
+        &tenant,
+        &body,
+        PathScope {
+            provider: Some(provider),
+            consumer: None,
+        },
+    )
+    .await
 }
 
 /// `GET /webhooks/consumer/{consumer}`.
-pub async fn list_consumer_webhooks(tenant: TenantContext, Path(consumer): Path<String>) -> Result<HalBody> {
+pub async fn list_consumer_webhooks(
+    tenant: TenantContext,
+    Path(consumer): Path<String>,
+) -> Result<HalBody> {
     let title = format!("Webhooks for consumer {consumer}");
-    list(&tenant, PathScope { consumer: Some(consumer.clone()), provider: None }, &["webhooks", "consumer", &consumer], &title).await
+    list(
+        &tenant,
+        PathScope {
+            consumer: Some(consumer.clone()),
+            provider: None,
+        },
+        &["webhooks", "consumer", &consumer],
+        &title,
+    )
+    .await
 }
 
 /// `POST /webhooks/consumer/{consumer}`.
@@ -384,5 +544,14 @@ pub async fn create_consumer_webhook(
     Path(consumer): Path<String>,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Response> {
-    create(&state, &tenant, &body, PathScope { consumer: Some(consumer), provider: None }).await
+    create(
+        &state,
+        &tenant,
+        &body,
+        PathScope {
+            consumer: Some(consumer),
+            provider: None,
+        },
+    )
+    .await
 }

@@ -8,6 +8,11 @@
 //!
 //! Needs TEST_DATABASE_URL (a superuser URL; infra/bench/run.sh starts a private cluster).
 
+#![expect(
+    clippy::print_stdout,
+    reason = "a benchmark reports its figures on stdout"
+)]
+
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,7 +23,10 @@ use tests::bench::{open_loop, summarize, Service, Summary};
 use tests::TestEnv;
 
 fn setting(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 struct Tenant {
@@ -47,10 +55,20 @@ impl Platform {
             .json(&json!({"organisation": subdomain, "subdomain": subdomain, "email": format!("a@{subdomain}.test"), "password": "correct horse battery staple"}))
             .send()
             .await?;
-        anyhow::ensure!(response.status() == 202, "signup {subdomain}: {}", response.status());
+        anyhow::ensure!(
+            response.status() == 202,
+            "signup {subdomain}: {}",
+            response.status()
+        );
         let body: Value = response.json().await?;
-        let token = body["tokens"]["readWrite"].as_str().unwrap_or_default().to_owned();
-        Ok(Tenant { subdomain: subdomain.to_owned(), token })
+        let token = body["tokens"]["readWrite"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        Ok(Tenant {
+            subdomain: subdomain.to_owned(),
+            token,
+        })
     }
 
     /// Signup, then poll the tenant API until an authenticated request succeeds.
@@ -62,8 +80,14 @@ impl Platform {
             if status == 200 {
                 return Ok((tenant, started.elapsed()));
             }
-            anyhow::ensure!(status == 503, "{subdomain} answered {status} while provisioning");
-            anyhow::ensure!(started.elapsed() < Duration::from_secs(30), "{subdomain} not served after 30 s");
+            anyhow::ensure!(
+                status == 503,
+                "{subdomain} answered {status} while provisioning"
+            );
+            anyhow::ensure!(
+                started.elapsed() < Duration::from_secs(30),
+                "{subdomain} not served after 30 s"
+            );
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
     }
@@ -77,19 +101,30 @@ impl Platform {
         });
         let status = self
             .http
-            .put(format!("http://127.0.0.1:{}/pacts/provider/Orders/consumer/Web/version/1.0.0", self.api_port))
+            .put(format!(
+                "http://127.0.0.1:{}/pacts/provider/Orders/consumer/Web/version/1.0.0",
+                self.api_port
+            ))
             .header("host", format!("{}.localhost", tenant.subdomain))
             .bearer_auth(&tenant.token)
             .json(&pact)
             .send()
             .await?
             .status();
-        anyhow::ensure!(status.is_success(), "publish for {}: {status}", tenant.subdomain);
+        anyhow::ensure!(
+            status.is_success(),
+            "publish for {}: {status}",
+            tenant.subdomain
+        );
         Ok(())
     }
 
     async fn get_pact(&self, tenant: &Tenant) -> bool {
-        match self.tenant_get(tenant, "/pacts/provider/Orders/consumer/Web/latest").send().await {
+        match self
+            .tenant_get(tenant, "/pacts/provider/Orders/consumer/Web/latest")
+            .send()
+            .await
+        {
             Ok(response) => response.status() == 200 && response.bytes().await.is_ok(),
             Err(_) => false,
         }
@@ -115,7 +150,11 @@ async fn main() -> anyhow::Result<()> {
 
     let env = TestEnv::new().await;
     let key_file = env.master_key_file().display().to_string();
-    let common = [("TREATY_ENV", "production".to_owned()), ("KEY_PROVIDER", "local".to_owned()), ("LOCAL_MASTER_KEY_FILE", key_file)];
+    let common = [
+        ("TREATY_ENV", "production".to_owned()),
+        ("KEY_PROVIDER", "local".to_owned()),
+        ("LOCAL_MASTER_KEY_FILE", key_file),
+    ];
     let mut cp_env = common.to_vec();
     cp_env.extend([
         ("DATABASE_URL", env.control_url.clone()),
@@ -124,10 +163,20 @@ async fn main() -> anyhow::Result<()> {
     ]);
     let control_plane = Service::start("control-plane", "CONTROL_PLANE_LISTEN", &cp_env).await;
     let mut api_env = common.to_vec();
-    api_env.extend([("ROUTER_DATABASE_URL", env.router_url.clone()), ("CONNECTION_BUDGET", budget.to_string())]);
+    api_env.extend([
+        ("ROUTER_DATABASE_URL", env.router_url.clone()),
+        ("CONNECTION_BUDGET", budget.to_string()),
+    ]);
     let api = Service::start("tenant-api", "TENANT_API_LISTEN", &api_env).await;
-    let http = reqwest::Client::builder().pool_max_idle_per_host(256).timeout(Duration::from_secs(30)).build()?;
-    let mut platform = Platform { http, control_plane: control_plane.port, api_port: api.port };
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    let mut platform = Platform {
+        http,
+        control_plane: control_plane.port,
+        api_port: api.port,
+    };
 
     // 1. Signup → served.
     let mut signup_latencies = Vec::new();
@@ -151,8 +200,11 @@ async fn main() -> anyhow::Result<()> {
     for result in more {
         tenants.push(result?.0);
     }
-    let published: Vec<anyhow::Result<()>> =
-        stream::iter(&tenants).map(|t| platform.publish(t)).buffer_unordered(16).collect().await;
+    let published: Vec<anyhow::Result<()>> = stream::iter(&tenants)
+        .map(|t| platform.publish(t))
+        .buffer_unordered(16)
+        .collect()
+        .await;
     published.into_iter().collect::<anyhow::Result<Vec<()>>>()?;
 
     // 3. A fresh tenant API: every tenant is cold. Watch its connections from the server's side.
@@ -179,23 +231,32 @@ async fn main() -> anyhow::Result<()> {
         })
     };
 
-    let cold_latencies: Vec<Option<Duration>> = stream::iter(tenants.iter().skip(warm_tenants).take(cold_count))
-        .map(|tenant| {
-            let platform = &platform;
-            async move {
-                let started = Instant::now();
-                platform.get_pact(tenant).await.then(|| started.elapsed())
-            }
-        })
-        .buffer_unordered(4)
-        .collect()
-        .await;
+    let cold_latencies: Vec<Option<Duration>> =
+        stream::iter(tenants.iter().skip(warm_tenants).take(cold_count))
+            .map(|tenant| {
+                let platform = &platform;
+                async move {
+                    let started = Instant::now();
+                    platform.get_pact(tenant).await.then(|| started.elapsed())
+                }
+            })
+            .buffer_unordered(4)
+            .collect()
+            .await;
     let cold_failures = cold_latencies.iter().filter(|l| l.is_none()).count();
     let cold = summarize(cold_latencies.into_iter().flatten().collect());
 
     // 4. Warm tenants at a fixed rate.
-    let warm_set: Arc<Vec<Tenant>> =
-        Arc::new(tenants.iter().take(warm_tenants).map(|t| Tenant { subdomain: t.subdomain.clone(), token: t.token.clone() }).collect());
+    let warm_set: Arc<Vec<Tenant>> = Arc::new(
+        tenants
+            .iter()
+            .take(warm_tenants)
+            .map(|t| Tenant {
+                subdomain: t.subdomain.clone(),
+                token: t.token.clone(),
+            })
+            .collect(),
+    );
     for tenant in warm_set.iter() {
         platform.get_pact(tenant).await;
         platform.get_pact(tenant).await;
@@ -212,17 +273,18 @@ async fn main() -> anyhow::Result<()> {
     let warm = summarize(warm_latencies);
 
     // 5. Every tenant active, then memory.
-    let active_latencies: Vec<Option<Duration>> = stream::iter(tenants.iter().chain(tenants.iter()))
-        .map(|tenant| {
-            let platform = &platform;
-            async move {
-                let started = Instant::now();
-                platform.get_pact(tenant).await.then(|| started.elapsed())
-            }
-        })
-        .buffer_unordered(16)
-        .collect()
-        .await;
+    let active_latencies: Vec<Option<Duration>> =
+        stream::iter(tenants.iter().chain(tenants.iter()))
+            .map(|tenant| {
+                let platform = &platform;
+                async move {
+                    let started = Instant::now();
+                    platform.get_pact(tenant).await.then(|| started.elapsed())
+                }
+            })
+            .buffer_unordered(16)
+            .collect()
+            .await;
     let active_failures = active_latencies.iter().filter(|l| l.is_none()).count();
     let active = summarize(active_latencies.into_iter().flatten().collect());
     let (rss, hwm) = api.memory_mib();
@@ -231,13 +293,31 @@ async fn main() -> anyhow::Result<()> {
     let peak = peak.load(Ordering::Relaxed);
 
     println!();
-    println!("Treaty platform benchmark ({} tenants, budget {budget})", tenants.len());
-    print_summary("signup → authenticated request served", &signup, "median ≤ 250 ms, p95 ≤ 500 ms");
+    println!(
+        "Treaty platform benchmark ({} tenants, budget {budget})",
+        tenants.len()
+    );
+    print_summary(
+        "signup → authenticated request served",
+        &signup,
+        "median ≤ 250 ms, p95 ≤ 500 ms",
+    );
     print_summary("first request to a cold tenant", &cold, "p99 ≤ 50 ms");
-    print_summary(&format!("warm tenant GET pact @ {warm_rate} req/s"), &warm, "p99 ≤ 5 ms");
-    print_summary(&format!("all {} tenants active (16 concurrent)", tenants.len()), &active, "-");
+    print_summary(
+        &format!("warm tenant GET pact @ {warm_rate} req/s"),
+        &warm,
+        "p99 ≤ 5 ms",
+    );
+    print_summary(
+        &format!("all {} tenants active (16 concurrent)", tenants.len()),
+        &active,
+        "-",
+    );
     println!("peak tenant-API connections to tenant databases: {peak} (budget {budget})");
-    println!("tenant-API RSS after {} active tenants: {rss:.1} MiB (peak {hwm:.1} MiB), target ≤ 200 MB", tenants.len());
+    println!(
+        "tenant-API RSS after {} active tenants: {rss:.1} MiB (peak {hwm:.1} MiB), target ≤ 200 MB",
+        tenants.len()
+    );
     println!("failures: cold {cold_failures}, warm {warm_failures}, active {active_failures}");
 
     let report = json!({

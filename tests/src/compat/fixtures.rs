@@ -15,7 +15,12 @@ pub async fn reset(db: &PgPool) -> anyhow::Result<()> {
     .fetch_all(db)
     .await?;
     if !tables.is_empty() {
-        sqlx::raw_sql(&format!("truncate {} restart identity cascade", tables.join(", "))).execute(db).await?;
+        sqlx::raw_sql(&format!(
+            "truncate {} restart identity cascade",
+            tables.join(", ")
+        ))
+        .execute(db)
+        .await?;
     }
     Ok(())
 }
@@ -71,11 +76,13 @@ impl Data<'_> {
     async fn branch(&self, pacticipant: &str, number: &str, branch: &str) -> anyhow::Result<()> {
         let version_id = self.version(pacticipant, number).await?;
         let pacticipant_id = self.pacticipant(pacticipant).await?;
-        let branch_id: i64 = sqlx::query_scalar("insert into branch (pacticipant_id, name) values ($1, $2) returning branch_id")
-            .bind(pacticipant_id)
-            .bind(branch)
-            .fetch_one(self.db)
-            .await?;
+        let branch_id: i64 = sqlx::query_scalar(
+            "insert into branch (pacticipant_id, name) values ($1, $2) returning branch_id",
+        )
+        .bind(pacticipant_id)
+        .bind(branch)
+        .fetch_one(self.db)
+        .await?;
         sqlx::query("insert into branch_version (branch_id, version_id, pacticipant_id) values ($1, $2, $3)")
             .bind(branch_id)
             .bind(version_id)
@@ -85,7 +92,12 @@ impl Data<'_> {
         Ok(())
     }
 
-    async fn content(&self, consumer_id: i64, provider_id: i64, content: &Value) -> anyhow::Result<i64> {
+    async fn content(
+        &self,
+        consumer_id: i64,
+        provider_id: i64,
+        content: &Value,
+    ) -> anyhow::Result<i64> {
         let text = content.to_string();
         let sha = format!("{:x}", sha1_like(&text));
         Ok(sqlx::query_scalar(
@@ -106,11 +118,23 @@ impl Data<'_> {
 
     /// `consumer` version `number` publishes a pact with `provider`; `revisions` > 1 re-publishes
     /// it with different content that many times (the latest revision is current).
-    async fn pact(&self, consumer: &str, number: &str, provider: &str, revisions: u32) -> anyhow::Result<i64> {
+    async fn pact(
+        &self,
+        consumer: &str,
+        number: &str,
+        provider: &str,
+        revisions: u32,
+    ) -> anyhow::Result<i64> {
         let consumer_id = self.pacticipant(consumer).await?;
         let provider_id = self.pacticipant(provider).await?;
         let version_id = self.version(consumer, number).await?;
-        let mut content_id = self.content(consumer_id, provider_id, &pact_content(consumer, provider, 1)).await?;
+        let mut content_id = self
+            .content(
+                consumer_id,
+                provider_id,
+                &pact_content(consumer, provider, 1),
+            )
+            .await?;
         let publication: i64 = sqlx::query_scalar(
             "insert into pact_publication (consumer_id, provider_id, consumer_version_id, pact_version_id)
              values ($1, $2, $3, $4) returning pact_publication_id",
@@ -122,7 +146,13 @@ impl Data<'_> {
         .fetch_one(self.db)
         .await?;
         for revision in 2..=revisions {
-            let revised = self.content(consumer_id, provider_id, &pact_content(consumer, provider, revision)).await?;
+            let revised = self
+                .content(
+                    consumer_id,
+                    provider_id,
+                    &pact_content(consumer, provider, revision),
+                )
+                .await?;
             sqlx::query(
                 "insert into pact_revision (pact_publication_id, revision_number, pact_version_id, created_at)
                  select pact_publication_id, revision_number, pact_version_id, updated_at from pact_publication where pact_publication_id = $1",
@@ -147,7 +177,14 @@ impl Data<'_> {
     }
 
     /// `provider` version `provider_number` verifies the current pact of `consumer` `number`.
-    async fn verify(&self, consumer: &str, number: &str, provider: &str, provider_number: &str, success: bool) -> anyhow::Result<()> {
+    async fn verify(
+        &self,
+        consumer: &str,
+        number: &str,
+        provider: &str,
+        provider_number: &str,
+        success: bool,
+    ) -> anyhow::Result<()> {
         let provider_version = self.version(provider, provider_number).await?;
         let (pact_version_id, consumer_id, provider_id): (i64, i64, i64) = sqlx::query_as(
             "select pp.pact_version_id, pp.consumer_id, pp.provider_id from pact_publication pp
@@ -176,7 +213,12 @@ impl Data<'_> {
         Ok(())
     }
 
-    async fn environment(&self, name: &str, uuid: &str, contacts: Option<Value>) -> anyhow::Result<i64> {
+    async fn environment(
+        &self,
+        name: &str,
+        uuid: &str,
+        contacts: Option<Value>,
+    ) -> anyhow::Result<i64> {
         Ok(sqlx::query_scalar(
             "insert into environment (uuid, name, display_name, production, contacts) values ($1::uuid, $2, $2, false, $3)
              returning environment_id",
@@ -188,7 +230,14 @@ impl Data<'_> {
         .await?)
     }
 
-    async fn deployed(&self, pacticipant: &str, number: &str, environment_id: i64, uuid: &str, instance: Option<&str>) -> anyhow::Result<()> {
+    async fn deployed(
+        &self,
+        pacticipant: &str,
+        number: &str,
+        environment_id: i64,
+        uuid: &str,
+        instance: Option<&str>,
+    ) -> anyhow::Result<()> {
         let version_id = self.version(pacticipant, number).await?;
         sqlx::query(
             "insert into deployed_version (uuid, version_id, pacticipant_id, environment_id, application_instance)
@@ -274,12 +323,12 @@ pub async fn load(db: &PgPool, state: &str) -> anyhow::Result<()> {
         }
         "the pact for Foo version 1.2.3 has been verified by Bar version 4.5.6"
         | "the pact for Foo Thing version 1.2.3 has been verified by Bar version 4.5.6" => {
-            let foo = if state.contains("Foo Thing") { "Foo Thing" } else { "Foo" };
-            data.pact(foo, "1.2.3", "Bar", 2).await?;
-            data.verify(foo, "1.2.3", "Bar", "4.5.6", true).await?;
-            data.verify(foo, "1.2.3", "Bar", "7.8.9", true).await?;
-            data.pact(foo, "2.0.0", "Bar", 2).await?;
-            data.verify(foo, "2.0.0", "Bar", "4.5.6", true).await?;
+            let consumer = if state.contains("Foo Thing") { "Foo Thing" } else { "Foo" };
+            data.pact(consumer, "1.2.3", "Bar", 2).await?;
+            data.verify(consumer, "1.2.3", "Bar", "4.5.6", true).await?;
+            data.verify(consumer, "1.2.3", "Bar", "7.8.9", true).await?;
+            data.pact(consumer, "2.0.0", "Bar", 2).await?;
+            data.verify(consumer, "2.0.0", "Bar", "4.5.6", true).await?;
         }
         "the pact for Foo version 1.2.3 and 1.2.4 has been verified by Bar version 4.5.6" => {
             data.pact("Foo", "1.2.3", "Bar", 2).await?;

@@ -64,13 +64,19 @@ const MATRIX_QUERIES: [(&str, &str); 7] = [
 
 /// The real path for a v1 placeholder path; other paths unchanged.
 pub fn path(path: &str) -> String {
-    PLACEHOLDERS.iter().find(|(from, _)| *from == path).map_or_else(|| path.to_owned(), |(_, to)| (*to).to_owned())
+    PLACEHOLDERS
+        .iter()
+        .find(|(from, _)| *from == path)
+        .map_or_else(|| path.to_owned(), |(_, to)| (*to).to_owned())
 }
 
 /// The client's own order for a re-sorted matrix query; other queries unchanged.
 pub fn query(raw: &str) -> String {
     let decoded = percent_decode_str(raw).decode_utf8_lossy();
-    match MATRIX_QUERIES.iter().find(|(received, _)| *received == decoded) {
+    match MATRIX_QUERIES
+        .iter()
+        .find(|(received, _)| *received == decoded)
+    {
         Some((_, original)) => original.replace('[', "%5B").replace(']', "%5D"),
         None => raw.to_owned(),
     }
@@ -87,7 +93,10 @@ mod tests {
             query(sorted),
             "q%5B%5D%5Bpacticipant%5D=Foo&q%5B%5D%5Bversion%5D=1.2.3&q%5B%5D%5Bpacticipant%5D=Bar&q%5B%5D%5Bversion%5D=4.5.6&latestby=cvpv"
         );
-        assert_eq!(query("latest=true&latestby=cvp"), "latest=true&latestby=cvp");
+        assert_eq!(
+            query("latest=true&latestby=cvp"),
+            "latest=true&latestby=cvp"
+        );
         assert_eq!(path("/HAL-REL-PLACEHOLDER-PB-WEBHOOKS"), "/webhooks");
         assert_eq!(path("/pacticipants"), "/pacticipants");
     }

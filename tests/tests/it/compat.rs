@@ -18,7 +18,12 @@ async fn verify_contract(file: &str) {
         .execute(&env.control)
         .await
         .unwrap();
-    let harness = CompatHarness::start(api.running.addr, tenant.read_write.clone(), env.tenant_database(tenant.tenant_id).await).await;
+    let harness = CompatHarness::start(
+        api.running.addr,
+        tenant.read_write.clone(),
+        env.tenant_database(tenant.tenant_id).await,
+    )
+    .await;
     // The custom domain reaches the tenant API through its cache invalidation.
     let index = format!("http://{}/", harness.addr);
     for _ in 0..100 {
@@ -49,10 +54,17 @@ async fn verify_contract(file: &str) {
     ])
     .await;
     if !out.success {
-        let report: serde_json::Value = serde_json::from_slice(&std::fs::read(report.path()).unwrap_or_default()).unwrap_or_default();
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(report.path()).unwrap_or_default())
+                .unwrap_or_default();
         let failures: Vec<String> = report["errors"]
             .as_array()
-            .map(|errors| errors.iter().map(|e| format!("- {}: {}", e["interaction"], e["mismatch"])).collect())
+            .map(|errors| {
+                errors
+                    .iter()
+                    .map(|e| format!("- {}: {}", e["interaction"], e["mismatch"]))
+                    .collect()
+            })
             .unwrap_or_default();
         panic!(
             "{file}: {} interaction(s) failed\n{}\n\n--- verifier output ---\n{}\n{}",

@@ -11,3 +11,4 @@ mod pool_budget;
 mod publish;
 mod routing;
 mod signup;
+mod webhooks;

@@ -56,7 +56,10 @@ pub struct WebhookWrite<'a> {
 }
 
 pub async fn find(conn: &mut PgConnection, uuid: &str) -> sqlx::Result<Option<WebhookRow>> {
-    sqlx::query_as(&format!("{SELECT} where w.uuid = $1")).bind(uuid).fetch_optional(conn).await
+    sqlx::query_as(&format!("{SELECT} where w.uuid = $1"))
+        .bind(uuid)
+        .fetch_optional(conn)
+        .await
 }
 
 /// Webhooks scoped exactly to these pacticipants (`None` = any), oldest first.
@@ -116,6 +119,9 @@ pub async fn upsert(conn: &mut PgConnection, write: WebhookWrite<'_>) -> sqlx::R
 }
 
 pub async fn delete(conn: &mut PgConnection, uuid: &str) -> sqlx::Result<bool> {
-    let deleted = sqlx::query("delete from webhook where uuid = $1").bind(uuid).execute(conn).await?;
+    let deleted = sqlx::query("delete from webhook where uuid = $1")
+        .bind(uuid)
+        .execute(conn)
+        .await?;
     Ok(deleted.rows_affected() > 0)
 }

@@ -70,18 +70,29 @@ pub fn is_sensitive_header(name: &str) -> bool {
 
 /// A webhook uuid chosen by the client must look like one.
 pub fn valid_uuid(uuid: &str) -> bool {
-    uuid.len() >= 16 && uuid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    uuid.len() >= 16
+        && uuid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 struct Errors(FieldErrors);
 
 impl Errors {
     fn add(&mut self, key: &str, message: impl Into<String>) {
-        self.0.entry(key.to_owned()).or_default().push(message.into());
+        self.0
+            .entry(key.to_owned())
+            .or_default()
+            .push(message.into());
     }
 }
 
-fn optional_string(object: &Map<String, Value>, key: &str, field: &str, errors: &mut Errors) -> Option<String> {
+fn optional_string(
+    object: &Map<String, Value>,
+    key: &str,
+    field: &str,
+    errors: &mut Errors,
+) -> Option<String> {
     match object.get(key) {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.clone()),
@@ -101,11 +112,16 @@ fn scope(value: Option<&Value>, field: &str, errors: &mut Errors) -> Option<Scop
             return None;
         }
     };
-    let name = optional_string(object, "name", &format!("{field}.name"), errors).filter(|s| !s.trim().is_empty());
-    let label = optional_string(object, "label", &format!("{field}.label"), errors).filter(|s| !s.trim().is_empty());
+    let name = optional_string(object, "name", &format!("{field}.name"), errors)
+        .filter(|s| !s.trim().is_empty());
+    let label = optional_string(object, "label", &format!("{field}.label"), errors)
+        .filter(|s| !s.trim().is_empty());
     match (name, label) {
         (Some(_), Some(_)) => {
-            errors.add(&format!("{field}.label"), "name and label cannot be provided at the same time");
+            errors.add(
+                &format!("{field}.label"),
+                "name and label cannot be provided at the same time",
+            );
             None
         }
         (Some(name), None) => Some(Scope::Name(name)),
@@ -129,14 +145,29 @@ impl WebhookPolicy {
             return;
         };
         let other = url::Url::parse(&render_placeholders(url, "differentplaceholder"));
-        if other.ok().and_then(|u| u.host_str().map(str::to_owned)).as_deref() != Some(host) {
-            errors.add("request.url", "cannot have a template parameter in the host");
-            return;
-        }
-        if !self.schemes.iter().any(|s| s.eq_ignore_ascii_case(parsed.scheme())) {
+        if other
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .as_deref()
+            != Some(host)
+        {
             errors.add(
                 "request.url",
-                format!("scheme must be {}. See /doc/webhooks#whitelist for more information.", self.schemes.join(", ")),
+                "cannot have a template parameter in the host",
+            );
+            return;
+        }
+        if !self
+            .schemes
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(parsed.scheme()))
+        {
+            errors.add(
+                "request.url",
+                format!(
+                    "scheme must be {}. See /doc/webhooks#whitelist for more information.",
+                    self.schemes.join(", ")
+                ),
             );
             return;
         }
@@ -157,7 +188,10 @@ impl WebhookPolicy {
             } else {
                 format!("must be one of {}", self.methods.join(", "))
             };
-            errors.add("request.method", format!("{allowed}. See /doc/webhooks#whitelist for more information."));
+            errors.add(
+                "request.method",
+                format!("{allowed}. See /doc/webhooks#whitelist for more information."),
+            );
         }
     }
 
@@ -192,7 +226,10 @@ impl WebhookPolicy {
                         Some(name) if EVENTS.contains(&name) => names.push(name.to_owned()),
                         Some(name) => errors.add(
                             "events",
-                            format!("name must be one of: {} (at index {index}, got {name:?})", EVENTS.join(", ")),
+                            format!(
+                                "name must be one of: {} (at index {index}, got {name:?})",
+                                EVENTS.join(", ")
+                            ),
                         ),
                         None => errors.add("events", format!("name is missing (at index {index})")),
                     }
@@ -216,16 +253,27 @@ impl WebhookPolicy {
             }
         };
         match request {
-            Some(request) if errors.0.is_empty() => {
-                Ok(Definition { description, consumer, provider, enabled, events, request })
-            }
+            Some(request) if errors.0.is_empty() => Ok(Definition {
+                description,
+                consumer,
+                provider,
+                enabled,
+                events,
+                request,
+            }),
             _ => Err(errors.0),
         }
     }
 
-    fn parse_request(&self, request: &Map<String, Value>, errors: &mut Errors) -> Option<RequestTemplate> {
-        let method = optional_string(request, "method", "request.method", errors).filter(|m| !m.trim().is_empty());
-        let url = optional_string(request, "url", "request.url", errors).filter(|u| !u.trim().is_empty());
+    fn parse_request(
+        &self,
+        request: &Map<String, Value>,
+        errors: &mut Errors,
+    ) -> Option<RequestTemplate> {
+        let method = optional_string(request, "method", "request.method", errors)
+            .filter(|m| !m.trim().is_empty());
+        let url =
+            optional_string(request, "url", "request.url", errors).filter(|u| !u.trim().is_empty());
         match &method {
             Some(method) => self.check_method(method, errors),
             None => errors.add("request.method", "is missing"),
@@ -243,7 +291,10 @@ impl WebhookPolicy {
                         Value::String(value) => {
                             headers.insert(name.clone(), value.clone());
                         }
-                        _ => errors.add("request.headers", format!("the value of {name} must be a string")),
+                        _ => errors.add(
+                            "request.headers",
+                            format!("the value of {name} must be a string"),
+                        ),
                     }
                 }
             }
@@ -252,7 +303,14 @@ impl WebhookPolicy {
         let username = optional_string(request, "username", "request.username", errors);
         let password = optional_string(request, "password", "request.password", errors);
         let body = request.get("body").filter(|b| !b.is_null()).cloned();
-        Some(RequestTemplate { method: method?.to_ascii_uppercase(), url: url?, headers, body, username, password })
+        Some(RequestTemplate {
+            method: method?.to_ascii_uppercase(),
+            url: url?,
+            headers,
+            body,
+            username,
+            password,
+        })
     }
 }
 
@@ -278,13 +336,20 @@ fn render_placeholders(template: &str, replacement: &str) -> String {
 
 /// Loopback, private, link-local, unspecified or `localhost` names.
 pub fn is_private_host(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
     if host == "localhost" || host.ends_with(".localhost") {
         return true;
     }
     match host.parse::<IpAddr>() {
         Ok(IpAddr::V4(ip)) => {
-            ip.is_private() || ip.is_loopback() || ip.is_link_local() || ip.is_unspecified() || ip.is_broadcast()
+            ip.is_private()
+                || ip.is_loopback()
+                || ip.is_link_local()
+                || ip.is_unspecified()
+                || ip.is_broadcast()
                 || ip.octets()[0] == 100 && (ip.octets()[1] & 0xc0) == 64 // 100.64.0.0/10, carrier-grade NAT
         }
         Ok(IpAddr::V6(ip)) => {
@@ -304,12 +369,18 @@ mod tests {
     use super::*;
 
     fn policy() -> WebhookPolicy {
-        WebhookPolicy { schemes: vec!["https".into()], methods: vec!["POST".into()], allow_private_hosts: false }
+        WebhookPolicy {
+            schemes: vec!["https".into()],
+            methods: vec!["POST".into()],
+            allow_private_hosts: false,
+        }
     }
 
     #[test]
     fn a_minimal_webhook_gets_the_default_event_and_is_enabled() {
-        let definition = policy().parse(&json!({"request": {"method": "post", "url": "https://ci.example/hook"}})).unwrap();
+        let definition = policy()
+            .parse(&json!({"request": {"method": "post", "url": "https://ci.example/hook"}}))
+            .unwrap();
         assert_eq!(definition.events, ["contract_content_changed"]);
         assert!(definition.enabled);
         assert_eq!(definition.request.method, "POST");
@@ -320,17 +391,50 @@ mod tests {
         let cases = [
             (json!({"request": {"method": "POST"}}), "request.url"),
             (json!({}), "request"),
-            (json!({"request": {"method": "POST", "url": "not a url"}}), "request.url"),
-            (json!({"request": {"method": "POST", "url": "http://ci.example"}}), "request.url"),
-            (json!({"request": {"method": "POST", "url": "https://${pactbroker.consumerName}.example"}}), "request.url"),
-            (json!({"request": {"method": "POST", "url": "https://10.1.2.3/hook"}}), "request.url"),
-            (json!({"request": {"method": "POST", "url": "https://[::1]/hook"}}), "request.url"),
-            (json!({"request": {"method": "GET", "url": "https://ci.example"}}), "request.method"),
-            (json!({"request": {"method": "FETCH", "url": "https://ci.example"}}), "request.method"),
-            (json!({"request": {"method": "POST", "url": "https://ci.example"}, "events": []}), "events"),
-            (json!({"request": {"method": "POST", "url": "https://ci.example"}, "events": [{"name": "nope"}]}), "events"),
-            (json!({"request": {"method": "POST", "url": "https://ci.example"}, "consumer": {}}), "consumer.name"),
-            (json!({"request": {"method": "POST", "url": "https://ci.example"}, "consumer": {"name": "a", "label": "b"}}), "consumer.label"),
+            (
+                json!({"request": {"method": "POST", "url": "not a url"}}),
+                "request.url",
+            ),
+            (
+                json!({"request": {"method": "POST", "url": "http://ci.example"}}),
+                "request.url",
+            ),
+            (
+                json!({"request": {"method": "POST", "url": "https://${pactbroker.consumerName}.example"}}),
+                "request.url",
+            ),
+            (
+                json!({"request": {"method": "POST", "url": "https://10.1.2.3/hook"}}),
+                "request.url",
+            ),
+            (
+                json!({"request": {"method": "POST", "url": "https://[::1]/hook"}}),
+                "request.url",
+            ),
+            (
+                json!({"request": {"method": "GET", "url": "https://ci.example"}}),
+                "request.method",
+            ),
+            (
+                json!({"request": {"method": "FETCH", "url": "https://ci.example"}}),
+                "request.method",
+            ),
+            (
+                json!({"request": {"method": "POST", "url": "https://ci.example"}, "events": []}),
+                "events",
+            ),
+            (
+                json!({"request": {"method": "POST", "url": "https://ci.example"}, "events": [{"name": "nope"}]}),
+                "events",
+            ),
+            (
+                json!({"request": {"method": "POST", "url": "https://ci.example"}, "consumer": {}}),
+                "consumer.name",
+            ),
+            (
+                json!({"request": {"method": "POST", "url": "https://ci.example"}, "consumer": {"name": "a", "label": "b"}}),
+                "consumer.label",
+            ),
         ];
         for (body, key) in cases {
             let errors = policy().parse(&body).unwrap_err();
@@ -341,9 +445,23 @@ mod tests {
     #[test]
     fn templates_are_allowed_outside_the_host_and_private_hosts_only_when_allowed() {
         assert!(policy().parse(&json!({"request": {"method": "POST", "url": "https://ci.example/${pactbroker.consumerName}"}})).is_ok());
-        let open = WebhookPolicy { allow_private_hosts: true, ..policy() };
-        assert!(open.parse(&json!({"request": {"method": "POST", "url": "https://localhost:8080/hook"}})).is_ok());
-        for host in ["localhost", "a.localhost", "127.0.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "[fd00::1]", "[::ffff:10.0.0.1]"] {
+        let open = WebhookPolicy {
+            allow_private_hosts: true,
+            ..policy()
+        };
+        assert!(open
+            .parse(&json!({"request": {"method": "POST", "url": "https://localhost:8080/hook"}}))
+            .is_ok());
+        for host in [
+            "localhost",
+            "a.localhost",
+            "127.0.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "[fd00::1]",
+            "[::ffff:10.0.0.1]",
+        ] {
             assert!(is_private_host(host), "{host}");
         }
         for host in ["ci.example", "8.8.8.8", "[2001:db8::1]", "webhook"] {

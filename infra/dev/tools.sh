@@ -2,6 +2,8 @@
 # Installs the third-party tools the tests drive, into .tools/ (idempotent, pinned):
 #   - the Pact CLI (npm @pact-foundation/pact-cli): `pact-broker`, `pact verifier`
 #   - moto server (PyPI): AWS KMS and RDS emulation
+#   - the legacy Ruby `pact-broker` client (PyPI pact-python-cli 2.6.4.0): a second, independent client
+#   - pact-js 17 (npm): consumer tests and the FFI verifier from JavaScript
 # Nothing here is needed to *run* Treaty; `make test` calls it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -10,6 +12,8 @@ mkdir -p "$tools"
 
 PACT_CLI_VERSION=18.1.2
 MOTO_VERSION=5.2.5
+LEGACY_CLI_VERSION=2.6.4.0
+PACT_JS_VERSION=17.1.4
 
 if [ "$(cat "$tools/npm/.pact-cli-version" 2>/dev/null)" != "$PACT_CLI_VERSION" ]; then
   command -v npm >/dev/null || { echo "npm is required (apt-get install -y nodejs npm)" >&2; exit 1; }
@@ -24,4 +28,18 @@ if [ "$(cat "$tools/venv/.moto-version" 2>/dev/null)" != "$MOTO_VERSION" ]; then
   [ -x "$tools/venv/bin/python" ] || python3 -m venv "$tools/venv"
   "$tools/venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
   echo "$MOTO_VERSION" > "$tools/venv/.moto-version"
+fi
+
+if [ "$(cat "$tools/venv-legacy/.version" 2>/dev/null)" != "$LEGACY_CLI_VERSION" ]; then
+  [ -x "$tools/venv-legacy/bin/python" ] || python3 -m venv "$tools/venv-legacy"
+  "$tools/venv-legacy/bin/pip" install --quiet --disable-pip-version-check "pact-python-cli==$LEGACY_CLI_VERSION"
+  echo "$LEGACY_CLI_VERSION" > "$tools/venv-legacy/.version"
+fi
+
+if [ "$(cat "$tools/pactjs/.version" 2>/dev/null)" != "$PACT_JS_VERSION" ]; then
+  mkdir -p "$tools/pactjs"
+  [ -f "$tools/pactjs/package.json" ] || echo '{"private": true}' > "$tools/pactjs/package.json"
+  SCARF_ANALYTICS=false npm install --prefix "$tools/pactjs" --no-audit --no-fund --loglevel=error \
+    "@pact-foundation/pact@$PACT_JS_VERSION"
+  echo "$PACT_JS_VERSION" > "$tools/pactjs/.version"
 fi

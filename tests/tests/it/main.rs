@@ -7,6 +7,7 @@ mod crash_resume;
 mod data_plane;
 mod isolation;
 mod migrate;
+mod pact_js;
 mod pool_budget;
 mod publish;
 mod routing;

@@ -2,6 +2,8 @@
 //! with the real Pact CLI and moto where they apply. One binary, one module per area.
 
 mod aws_kms;
+mod broker_pacticipants;
+mod broker_support;
 mod crash_resume;
 mod data_plane;
 mod isolation;

@@ -4,6 +4,7 @@
 mod aws_kms;
 mod broker_pacticipants;
 mod broker_support;
+mod broker_versions;
 mod crash_resume;
 mod data_plane;
 mod isolation;

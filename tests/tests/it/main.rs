@@ -2,6 +2,7 @@
 //! with the real Pact CLI and moto where they apply. One binary, one module per area.
 
 mod aws_kms;
+mod broker_environments;
 mod broker_pacticipants;
 mod broker_support;
 mod broker_versions;

@@ -168,9 +168,9 @@ pub fn router() -> Router<AppState> {
             axum::routing::delete(integrations::delete_integration),
         )
         // --- End of broker resources.
-        // The broker's HTTP conventions, on every route above (keep these last): a 405 that
-        // knows the route's methods, OPTIONS, and content negotiation around each handler.
+        // The broker's HTTP conventions, on every route above (keep these last): a 405 for a
+        // method a route lacks (set here so that the tenant gate also guards it; `OPTIONS` is
+        // answered from it), and content negotiation around each handler.
         .method_not_allowed_fallback(conventions::method_not_allowed)
         .route_layer(axum::middleware::from_fn(conventions::negotiate))
-        .layer(axum::middleware::from_fn(conventions::allowed_methods))
 }

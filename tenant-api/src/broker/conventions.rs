@@ -5,9 +5,11 @@
 //!   decoded path with a new line or tab a 422, both as problem JSON; a path ending in `.json`,
 //!   `.csv`, `.svg` or `.yaml` loses the extension and gets the matching `Accept`
 //!   (`/…/badge.svg` is `/…/badge` with `Accept: image/svg+xml`).
-//! - **Methods** ([`allowed_methods`], outside the handlers, inside the tenant gate): `OPTIONS` on
-//!   any broker route answers 200 with `Access-Control-Allow-Methods`; a method the route does not
-//!   have is a 405 whose `Allow` lists the route's methods the broker's way (`GET, POST, OPTIONS`).
+//! - **Methods** (also in [`before_routing`], on the way out; the 405 itself comes from the
+//!   route, behind the tenant gate): `OPTIONS` on any route answers 200 with
+//!   `Access-Control-Allow-Methods`; a method the route does not have is a 405 whose `Allow` lists
+//!   the route's methods the broker's way (`GET, POST, OPTIONS`). This has to wrap the router:
+//!   axum adds `Allow` after every route-level layer has run.
 //! - **Content negotiation** ([`negotiate`], around each handler): the `Accept` header is matched
 //!   against the media types the resource provides ([`provided_types`]) with Webmachine's rules;
 //!   nothing acceptable is a 406. The chosen type travels to the handler as [`Negotiated`].
@@ -60,7 +62,8 @@ const EXTENSIONS: &[(&str, &str)] = &[
 ];
 
 /// Wraps the whole application so that path checks and the extension → `Accept` rewrite happen
-/// before routing (middleware on a `Router` runs after it has matched).
+/// before routing (middleware on a `Router` runs after it has matched), and `OPTIONS`/405 are
+/// finished after it.
 pub fn before_routing(app: Router, config: Arc<Config>) -> Router {
     let service = tower::Layer::layer(
         &axum::middleware::from_fn_with_state(config, rewrite_request),
@@ -160,7 +163,8 @@ async fn rewrite_request(
             }
         }
     }
-    next.run(request).await
+    let is_options = request.method() == Method::OPTIONS;
+    allowed_methods(is_options, next.run(request).await)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -205,9 +209,7 @@ fn broker_allow(axum_allow: Option<&HeaderValue>) -> String {
 }
 
 /// `OPTIONS` → 200 with `Access-Control-Allow-Methods`; 405 → `Allow` in the broker's format.
-pub async fn allowed_methods(request: Request, next: Next) -> Response {
-    let is_options = request.method() == Method::OPTIONS;
-    let mut response = next.run(request).await;
+fn allowed_methods(is_options: bool, mut response: Response) -> Response {
     if response.status() != StatusCode::METHOD_NOT_ALLOWED {
         return response;
     }
@@ -217,6 +219,11 @@ pub async fn allowed_methods(request: Request, next: Next) -> Response {
     };
     if is_options {
         let mut options = StatusCode::OK.into_response();
+        for (name, value) in response.headers() {
+            if name != header::ALLOW && name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+                options.headers_mut().insert(name.clone(), value.clone());
+            }
+        }
         options
             .headers_mut()
             .insert(ACCESS_CONTROL_ALLOW_METHODS, allow);

@@ -2,7 +2,9 @@
 //! with the real Pact CLI and moto where they apply. One binary, one module per area.
 
 mod aws_kms;
+mod broker_conventions;
 mod broker_environments;
+mod broker_integrations;
 mod broker_pacticipants;
 mod broker_support;
 mod broker_versions;

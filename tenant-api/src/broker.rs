@@ -18,6 +18,7 @@ pub mod hal;
 mod index;
 mod integrations;
 mod labels;
+pub mod names;
 mod pact_document;
 mod pacticipants;
 mod pacts;

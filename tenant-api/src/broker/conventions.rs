@@ -220,7 +220,10 @@ fn allowed_methods(is_options: bool, mut response: Response) -> Response {
     if is_options {
         let mut options = StatusCode::OK.into_response();
         for (name, value) in response.headers() {
-            if name != header::ALLOW && name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            if name != header::ALLOW
+                && name != header::CONTENT_TYPE
+                && name != header::CONTENT_LENGTH
+            {
                 options.headers_mut().insert(name.clone(), value.clone());
             }
         }

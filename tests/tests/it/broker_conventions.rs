@@ -65,7 +65,10 @@ async fn accept_headers_are_negotiated_and_file_extensions_stand_for_them() {
         (None, StatusCode::OK),
         (Some("*/*"), StatusCode::OK),
         (Some("application/hal+json"), StatusCode::OK),
-        (Some("application/hal+json, application/json"), StatusCode::OK),
+        (
+            Some("application/hal+json, application/json"),
+            StatusCode::OK,
+        ),
         (Some("application/*"), StatusCode::OK),
         (Some("application/hal+json;charset=utf-8"), StatusCode::OK),
         (Some("application/problem+json"), StatusCode::OK),
@@ -90,10 +93,15 @@ async fn accept_headers_are_negotiated_and_file_extensions_stand_for_them() {
     );
     // Other dots are part of the name.
     expect(
-        &broker.put("/pacticipants/Foo/versions/1.2.3", &json!({})).await,
+        &broker
+            .put("/pacticipants/Foo/versions/1.2.3", &json!({}))
+            .await,
         StatusCode::CREATED,
     );
-    expect(&get(None, "/pacticipants/Foo/versions/1.2.3").await, StatusCode::OK);
+    expect(
+        &get(None, "/pacticipants/Foo/versions/1.2.3").await,
+        StatusCode::OK,
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -104,12 +112,18 @@ async fn malformed_paths_and_bodies_get_the_brokers_4xx() {
     // An empty path segment is a 404 problem; a new line in the path a 422.
     let empty = broker.get("//pacticipants").await;
     expect(&empty, StatusCode::NOT_FOUND);
-    assert_eq!(empty.header("content-type"), Some("application/problem+json"));
+    assert_eq!(
+        empty.header("content-type"),
+        Some("application/problem+json")
+    );
     assert_eq!(
         empty.json(),
         json!({"title": "Not Found", "type": format!("{base}/problem/not-found"), "detail": "Empty path component found", "status": 404})
     );
-    expect(&broker.get("/pacticipants//versions").await, StatusCode::NOT_FOUND);
+    expect(
+        &broker.get("/pacticipants//versions").await,
+        StatusCode::NOT_FOUND,
+    );
     let newline = broker.get("/pacticipants/a%0Ab").await;
     expect(&newline, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
@@ -120,7 +134,11 @@ async fn malformed_paths_and_bodies_get_the_brokers_4xx() {
     // Bodies: wrong type 415, not JSON 400, not an object 400.
     let cases = [
         ("text/plain", "{}", StatusCode::UNSUPPORTED_MEDIA_TYPE),
-        ("application/hal+json", "{}", StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        (
+            "application/hal+json",
+            "{}",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
         ("application/json", "{", StatusCode::BAD_REQUEST),
         ("application/json", "[1]", StatusCode::BAD_REQUEST),
         ("application/json", "\"x\"", StatusCode::BAD_REQUEST),
@@ -134,7 +152,11 @@ async fn malformed_paths_and_bodies_get_the_brokers_4xx() {
                     .body(body),
             )
             .await;
-        assert_eq!(reply.status, status, "{content_type} {body}: {}", reply.text);
+        assert_eq!(
+            reply.status, status,
+            "{content_type} {body}: {}",
+            reply.text
+        );
         assert!(
             reply.json().get("error").is_some() || reply.json().get("errors").is_some(),
             "{content_type} {body}: {}",
@@ -166,8 +188,15 @@ async fn malformed_paths_and_bodies_get_the_brokers_4xx() {
         )
         .await;
     expect(&problem, StatusCode::BAD_REQUEST);
-    assert_eq!(problem.header("content-type"), Some("application/problem+json"));
-    assert!(problem.json()["errors"]["name"].is_array(), "{}", problem.text);
+    assert_eq!(
+        problem.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert!(
+        problem.json()["errors"]["name"].is_array(),
+        "{}",
+        problem.text
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

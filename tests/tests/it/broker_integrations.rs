@@ -41,7 +41,11 @@ fn pair(consumer: &str, provider: &str) -> (String, String) {
 async fn integrations_are_listed_as_hal_or_graphviz_and_deleted_one_or_all() {
     let broker = Broker::start("integrations").await;
     let base = broker.base().to_owned();
-    for (consumer, provider) in [("Web App", "Orders"), ("Web App", "Billing"), ("Mobile", "Orders")] {
+    for (consumer, provider) in [
+        ("Web App", "Orders"),
+        ("Web App", "Billing"),
+        ("Mobile", "Orders"),
+    ] {
         let path = format!(
             "/pacts/provider/{}/consumer/{}/version/1",
             provider,
@@ -55,7 +59,9 @@ async fn integrations_are_listed_as_hal_or_graphviz_and_deleted_one_or_all() {
     // Mobile also has a version with no contract data, and a deployment of it.
     let uuid = broker.create_environment("prod", true).await;
     expect(
-        &broker.put("/pacticipants/Mobile/versions/2", &json!({})).await,
+        &broker
+            .put("/pacticipants/Mobile/versions/2", &json!({}))
+            .await,
         StatusCode::CREATED,
     );
     expect(
@@ -73,7 +79,11 @@ async fn integrations_are_listed_as_hal_or_graphviz_and_deleted_one_or_all() {
     let list = list.json();
     assert_eq!(
         pairs(&list),
-        [pair("Mobile", "Orders"), pair("Web App", "Billing"), pair("Web App", "Orders")]
+        [
+            pair("Mobile", "Orders"),
+            pair("Web App", "Billing"),
+            pair("Web App", "Orders")
+        ]
     );
     assert_eq!(
         list["_links"]["self"],
@@ -126,7 +136,9 @@ async fn integrations_are_listed_as_hal_or_graphviz_and_deleted_one_or_all() {
         dot.header("content-type"),
         Some("text/vnd.graphviz;charset=utf-8")
     );
-    assert!(dot.text.starts_with("digraph { ranksep=3; ratio=auto; overlap=false;"));
+    assert!(dot
+        .text
+        .starts_with("digraph { ranksep=3; ratio=auto; overlap=false;"));
     assert!(dot.text.contains("  Web_App -> Billing\n"), "{}", dot.text);
     assert!(dot.text.contains("  Mobile -> Orders"), "{}", dot.text);
 
@@ -142,7 +154,10 @@ async fn integrations_are_listed_as_hal_or_graphviz_and_deleted_one_or_all() {
         pairs(&after),
         [pair("Web App", "Billing"), pair("Web App", "Orders")]
     );
-    expect(&broker.get("/pacticipants/Mobile").await, StatusCode::NOT_FOUND);
+    expect(
+        &broker.get("/pacticipants/Mobile").await,
+        StatusCode::NOT_FOUND,
+    );
     expect(&broker.get("/pacticipants/Orders").await, StatusCode::OK);
     expect(
         &broker
@@ -158,7 +173,10 @@ async fn integrations_are_listed_as_hal_or_graphviz_and_deleted_one_or_all() {
     );
 
     // Deleting all: every pacticipant and its data; environments stay.
-    expect(&broker.delete("/integrations").await, StatusCode::NO_CONTENT);
+    expect(
+        &broker.delete("/integrations").await,
+        StatusCode::NO_CONTENT,
+    );
     let empty = broker.get("/integrations").await.json();
     assert!(pairs(&empty).is_empty());
     let pacticipants = broker.get("/pacticipants").await.json();

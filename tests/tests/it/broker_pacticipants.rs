@@ -279,7 +279,8 @@ async fn a_pacticipant_is_read_patched_replaced_and_deleted_with_everything_it_o
     let replaced = replaced.json();
     assert_eq!(replaced["mainBranch"], "trunk");
     assert!(replaced.get("repositoryUrl").is_none(), "{replaced}");
-    assert!(replaced.get("displayName").is_none(), "{replaced}");
+    // A pacticipant always has a display name: without one given, it is derived from the name.
+    assert_eq!(replaced["displayName"], "Pricing Service");
     expect(
         &broker.put("/pacticipants/Missing", &json!({})).await,
         StatusCode::NOT_FOUND,

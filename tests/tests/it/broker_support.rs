@@ -10,7 +10,7 @@ use tests::{RunningControlPlane, RunningTenantApi, Signup, TenantClient, TestEnv
 pub struct Broker {
     pub client: TenantClient,
     pub tenant: Signup,
-    pub api: RunningTenantApi,
+    _api: RunningTenantApi,
     _control_plane: RunningControlPlane,
     pub env: TestEnv,
 }
@@ -44,7 +44,7 @@ impl Broker {
         Self {
             client,
             tenant,
-            api,
+            _api: api,
             _control_plane: control_plane,
             env,
         }

@@ -6,6 +6,7 @@ mod broker_conventions;
 mod broker_environments;
 mod broker_integrations;
 mod broker_pacticipants;
+mod broker_resources_cli;
 mod broker_support;
 mod broker_versions;
 mod crash_resume;

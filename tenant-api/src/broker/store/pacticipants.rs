@@ -3,6 +3,17 @@
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgConnection};
 
+use crate::broker::names::generate_display_name;
+
+/// A pacticipant always has a display name: the one given, or one derived from its name (the
+/// broker's `before_save`).
+fn display_name_for(name: &str, given: Option<&str>) -> String {
+    match given {
+        Some(display) if !display.trim().is_empty() => display.to_owned(),
+        _ => generate_display_name(name),
+    }
+}
+
 /// A pacticipant's identity, for code that only needs to refer to one.
 #[derive(Clone, Debug, FromRow)]
 pub struct Pacticipant {
@@ -24,9 +35,11 @@ pub async fn find(conn: &mut PgConnection, name: &str) -> sqlx::Result<Option<Pa
 /// The pacticipant called `name`, created if missing (safe under concurrent publishes).
 pub async fn find_or_create(conn: &mut PgConnection, name: &str) -> sqlx::Result<Pacticipant> {
     let inserted: Option<Pacticipant> = sqlx::query_as(&format!(
-        "insert into pacticipant (name) values ($1) on conflict (name) do nothing returning {COLUMNS}"
+        "insert into pacticipant (name, display_name) values ($1, $2)
+         on conflict (name) do nothing returning {COLUMNS}"
     ))
     .bind(name)
+    .bind(display_name_for(name, None))
     .fetch_optional(&mut *conn)
     .await?;
     match inserted {
@@ -141,7 +154,7 @@ pub async fn create(
          values ($1, $2, $3, $4, $5, $6) on conflict (name) do nothing",
     )
     .bind(name)
-    .bind(&fields.display_name)
+    .bind(display_name_for(name, fields.display_name.as_deref()))
     .bind(&fields.repository_url)
     .bind(&fields.repository_name)
     .bind(&fields.repository_namespace)
@@ -153,19 +166,23 @@ pub async fn create(
         .ok_or(sqlx::Error::RowNotFound)
 }
 
-/// Overwrites every writable property.
+/// Overwrites every writable property (a blank display name is derived from the name).
 pub async fn update(
     conn: &mut PgConnection,
     pacticipant_id: i64,
     fields: &PacticipantFields,
 ) -> sqlx::Result<PacticipantRecord> {
+    let name: String = sqlx::query_scalar("select name from pacticipant where pacticipant_id = $1")
+        .bind(pacticipant_id)
+        .fetch_one(&mut *conn)
+        .await?;
     sqlx::query_as(&format!(
         "update pacticipant set display_name = $2, repository_url = $3, repository_name = $4,
              repository_namespace = $5, main_branch = $6
          where pacticipant_id = $1 returning {RECORD_COLUMNS}"
     ))
     .bind(pacticipant_id)
-    .bind(&fields.display_name)
+    .bind(display_name_for(&name, fields.display_name.as_deref()))
     .bind(&fields.repository_url)
     .bind(&fields.repository_name)
     .bind(&fields.repository_namespace)

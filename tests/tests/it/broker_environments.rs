@@ -266,6 +266,28 @@ async fn one_version_is_deployed_per_pacticipant_environment_and_application_ins
         "Deployed versions for Foo version 1 in environment Production"
     );
 
+    // The versions of a pacticipant that have been in the environment, newest first.
+    let in_environment = broker
+        .get(&format!("/pacticipants/Foo/environments/{uuid}/versions"))
+        .await;
+    expect(&in_environment, StatusCode::OK);
+    let in_environment = in_environment.json();
+    let numbers: Vec<&str> = entries(&in_environment, "versions")
+        .iter()
+        .map(|v| v["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(numbers, ["2", "1"]);
+    assert_eq!(
+        in_environment["_links"]["self"]["title"],
+        "Versions for Foo in environment Production"
+    );
+    expect(
+        &broker
+            .get(&format!("/pacticipants/Nope/environments/{uuid}/versions"))
+            .await,
+        StatusCode::NOT_FOUND,
+    );
+
     // Undeploying by merge patch; `true` is refused.
     let blue_uuid = blue.json()["uuid"].as_str().unwrap().to_owned();
     let blue_path = format!("/deployed-versions/{blue_uuid}");

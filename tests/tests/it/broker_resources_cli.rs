@@ -466,3 +466,230 @@ async fn the_pact_cli_records_versions_tags_deployments_and_releases() {
         StatusCode::OK,
     );
 }
+
+/// Runs the legacy Ruby `pact-broker` client (bundled in `pact-python-cli`) against the tenant.
+async fn legacy_cli(broker: &Broker, args: &[&str]) -> Output {
+    let binary = tests::tools::workspace().join(".tools/venv-legacy/bin/pact-broker");
+    assert!(
+        binary.exists(),
+        "{} is missing: run `make tools`",
+        binary.display()
+    );
+    let output = tokio::process::Command::new(binary)
+        .args(args)
+        .args([
+            "--broker-base-url",
+            broker.base(),
+            "--broker-token",
+            &broker.tenant.read_write,
+        ])
+        .env("PACT_DO_NOT_TRACK", "true")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .expect("run the legacy pact-broker");
+    let out = Output {
+        success: output.status.success(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    assert!(
+        out.success,
+        "legacy pact-broker {args:?} failed:\n{}\n{}",
+        out.stdout, out.stderr
+    );
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_legacy_ruby_cli_manages_pacticipants_environments_deployments_and_releases() {
+    let broker = Broker::start(&cli_subdomain(0)).await;
+
+    legacy_cli(
+        &broker,
+        &[
+            "create-or-update-pacticipant",
+            "--name",
+            "Foo",
+            "--repository-url",
+            "http://foo",
+        ],
+    )
+    .await;
+    legacy_cli(
+        &broker,
+        &[
+            "create-or-update-pacticipant",
+            "--name",
+            "Foo",
+            "--main-branch",
+            "main",
+        ],
+    )
+    .await;
+    let foo = broker.get("/pacticipants/Foo").await.json();
+    assert_eq!(foo["repositoryUrl"], "http://foo");
+    assert_eq!(foo["mainBranch"], "main");
+    let described = legacy_cli(&broker, &["describe-pacticipant", "--name", "Foo"]).await;
+    assert!(described.stdout.contains("Foo"), "{}", described.stdout);
+    let listed = legacy_cli(&broker, &["list-pacticipants"]).await;
+    assert!(listed.stdout.contains("Foo"), "{}", listed.stdout);
+
+    legacy_cli(
+        &broker,
+        &[
+            "create-or-update-version",
+            "-a",
+            "Foo",
+            "-e",
+            "1",
+            "--branch",
+            "main",
+            "-t",
+            "prod",
+        ],
+    )
+    .await;
+    legacy_cli(
+        &broker,
+        &["create-version-tag", "-a", "Foo", "-e", "1", "-t", "eu"],
+    )
+    .await;
+    let version = legacy_cli(
+        &broker,
+        &["describe-version", "-a", "Foo", "-e", "1", "-o", "json"],
+    )
+    .await;
+    assert!(version.stdout.contains("\"number\""), "{}", version.stdout);
+    let latest = legacy_cli(
+        &broker,
+        &["describe-version", "-a", "Foo", "--latest", "prod"],
+    )
+    .await;
+    assert!(latest.stdout.contains("prod"), "{}", latest.stdout);
+
+    let created = legacy_cli(
+        &broker,
+        &[
+            "create-environment",
+            "--name",
+            "production",
+            "--production",
+            "--contact-name",
+            "Ops",
+            "--contact-email-address",
+            "ops@x.test",
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    assert!(created.stdout.contains("production"), "{}", created.stdout);
+    let environments = broker.get("/environments?name=production").await.json();
+    let uuid = environments["_embedded"]["environments"][0]["uuid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    legacy_cli(&broker, &["list-environments"]).await;
+    legacy_cli(&broker, &["describe-environment", "--uuid", &uuid]).await;
+    legacy_cli(
+        &broker,
+        &[
+            "update-environment",
+            "--uuid",
+            &uuid,
+            "--display-name",
+            "Prod",
+        ],
+    )
+    .await;
+    assert_eq!(
+        broker.get(&format!("/environments/{uuid}")).await.json()["displayName"],
+        "Prod"
+    );
+
+    let current = format!("/environments/{uuid}/deployed-versions/currently-deployed");
+    let deployed_count = |document: Value| {
+        document["_embedded"]["deployedVersions"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    legacy_cli(
+        &broker,
+        &[
+            "record-deployment",
+            "-a",
+            "Foo",
+            "-e",
+            "1",
+            "--environment",
+            "production",
+            "--application-instance",
+            "blue",
+        ],
+    )
+    .await;
+    assert_eq!(deployed_count(broker.get(&current).await.json()), 1);
+    legacy_cli(
+        &broker,
+        &[
+            "record-undeployment",
+            "-a",
+            "Foo",
+            "--environment",
+            "production",
+            "--application-instance",
+            "blue",
+        ],
+    )
+    .await;
+    assert_eq!(deployed_count(broker.get(&current).await.json()), 0);
+
+    let supported = format!("/environments/{uuid}/released-versions/currently-supported");
+    let released_count = |document: Value| {
+        document["_embedded"]["releasedVersions"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    legacy_cli(
+        &broker,
+        &[
+            "record-release",
+            "-a",
+            "Foo",
+            "-e",
+            "1",
+            "--environment",
+            "production",
+        ],
+    )
+    .await;
+    assert_eq!(released_count(broker.get(&supported).await.json()), 1);
+    legacy_cli(
+        &broker,
+        &[
+            "record-support-ended",
+            "-a",
+            "Foo",
+            "-e",
+            "1",
+            "--environment",
+            "production",
+        ],
+    )
+    .await;
+    assert_eq!(released_count(broker.get(&supported).await.json()), 0);
+
+    legacy_cli(&broker, &["delete-branch", "-a", "Foo", "--branch", "main"]).await;
+    expect(
+        &broker.get("/pacticipants/Foo/branches/main").await,
+        StatusCode::NOT_FOUND,
+    );
+    legacy_cli(&broker, &["delete-environment", "--uuid", &uuid]).await;
+    expect(
+        &broker.get(&format!("/environments/{uuid}")).await,
+        StatusCode::NOT_FOUND,
+    );
+}

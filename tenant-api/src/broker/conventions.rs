@@ -79,12 +79,14 @@ fn problem(status: StatusCode, base_url: &str, kind: &str, title: &str, detail: 
         "detail": detail,
         "status": status.as_u16(),
     });
-    (
+    let mut response = (
         status,
         [(header::CONTENT_TYPE, "application/problem+json")],
         body.to_string(),
     )
-        .into_response()
+        .into_response();
+    add_broker_headers(&mut response);
+    response
 }
 
 /// The path without a recognised file extension, and the `Accept` that extension stands for.
@@ -173,6 +175,11 @@ async fn rewrite_request(
 /// Adds the headers the broker puts on every response.
 pub async fn broker_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
+    add_broker_headers(&mut response);
+    response
+}
+
+fn add_broker_headers(response: &mut Response) {
     let headers = response.headers_mut();
     headers.insert(
         X_PACT_BROKER_VERSION,
@@ -184,7 +191,6 @@ pub async fn broker_headers(request: Request, next: Next) -> Response {
     headers
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-cache"));
-    response
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,18 +2,31 @@
 //!
 //! Handlers live in one module per resource and take a [`crate::gate::TenantContext`]; data
 //! access goes through [`store`] over that tenant's connection. Responses use the broker's
-//! media type and link shapes ([`hal`]), with links built from the tenant's base URL.
+//! media type and link shapes ([`hal`]), with links built from the tenant's base URL; the
+//! broker's HTTP conventions (OPTIONS, 405/406/415, extensions, headers) are in [`conventions`],
+//! collection paging in [`pagination`].
 //! `shared/reference/pact-broker-api.md` is the specification this follows.
 
 mod body;
 pub use body::BodyLimit;
 pub use webhooks::definition::WebhookPolicy;
+mod branches;
 mod contracts;
+pub mod conventions;
+mod deployments;
+mod environments;
 pub mod hal;
 mod index;
+mod integrations;
+mod labels;
+pub mod names;
 mod pact_document;
+mod pacticipants;
 mod pacts;
+pub mod pagination;
 mod store;
+mod tags;
+mod versions;
 mod webhooks;
 
 use axum::routing::{get, post};
@@ -21,7 +34,9 @@ use axum::Router;
 
 use crate::state::AppState;
 
-/// The broker routes, matched in the broker's order (more specific first).
+/// The broker routes. The broker matches routes in declaration order; axum prefers static
+/// segments over parameters, which gives the same answers for the overlapping paths here
+/// (`/pacticipants/label/{label}` before `/pacticipants/{pacticipant}`).
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(index::get_index))
@@ -33,6 +48,127 @@ pub fn router() -> Router<AppState> {
         .route(
             "/pacts/provider/{provider}/consumer/{consumer}/latest",
             get(pacts::get_latest_pact),
+        )
+        // --- Broker resources: pacticipants, labels, versions, branches, tags, environments,
+        // --- deployed and released versions, integrations (pact-broker-api.md §1.1–1.4).
+        .route(
+            "/pacticipants",
+            get(pacticipants::list_pacticipants).post(pacticipants::create_pacticipant),
+        )
+        .route(
+            "/pacticipants/label/{label}",
+            get(pacticipants::list_pacticipants_for_label),
+        )
+        .route(
+            "/pacticipants/{pacticipant}",
+            get(pacticipants::get_pacticipant)
+                .put(pacticipants::put_pacticipant)
+                .patch(pacticipants::patch_pacticipant)
+                .delete(pacticipants::delete_pacticipant),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/labels/{label}",
+            get(labels::get_label)
+                .put(labels::put_label)
+                .delete(labels::delete_label),
+        )
+        .route("/labels", get(labels::list_labels))
+        .route(
+            "/pacticipants/{pacticipant}/versions",
+            get(versions::list_versions),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/branches/{branch}/versions",
+            get(versions::list_branch_versions),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/environments/{uuid}/versions",
+            get(versions::list_environment_versions),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/versions/{version}",
+            get(versions::get_version)
+                .put(versions::put_version)
+                .patch(versions::patch_version)
+                .delete(versions::delete_version),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/latest-version/{tag}",
+            get(versions::get_latest_tagged_version),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/latest-version",
+            get(versions::get_latest_version),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/versions/{version}/tags/{tag}",
+            get(tags::get_tag)
+                .put(tags::put_tag)
+                .delete(tags::delete_tag),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/branches",
+            get(branches::list_branches).delete(branches::delete_branches),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/branches/{branch}",
+            get(branches::get_branch).delete(branches::delete_branch),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/branches/{branch}/latest-version",
+            get(versions::get_latest_branch_version),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/branches/{branch}/versions/{version}",
+            get(branches::get_branch_version)
+                .put(branches::put_branch_version)
+                .delete(branches::delete_branch_version),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/tags/{tag}/versions",
+            get(versions::list_tag_versions),
+        )
+        .route(
+            "/environments",
+            get(environments::list_environments).post(environments::create_environment),
+        )
+        .route(
+            "/environments/{uuid}",
+            get(environments::get_environment)
+                .put(environments::put_environment)
+                .delete(environments::delete_environment),
+        )
+        .route(
+            "/environments/{uuid}/deployed-versions/currently-deployed",
+            get(environments::list_currently_deployed),
+        )
+        .route(
+            "/environments/{uuid}/released-versions/currently-supported",
+            get(environments::list_currently_supported),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/versions/{version}/deployed-versions/environment/{uuid}",
+            get(deployments::list_deployed_versions).post(deployments::record_deployment),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/versions/{version}/released-versions/environment/{uuid}",
+            get(deployments::list_released_versions).post(deployments::record_release),
+        )
+        .route(
+            "/released-versions/{uuid}",
+            get(deployments::get_released_version).patch(deployments::patch_released_version),
+        )
+        .route(
+            "/deployed-versions/{uuid}",
+            get(deployments::get_deployed_version).patch(deployments::patch_deployed_version),
+        )
+        .route(
+            "/integrations",
+            get(integrations::list_integrations).delete(integrations::delete_integrations),
+        )
+        .route(
+            "/integrations/provider/{provider}/consumer/{consumer}",
+            axum::routing::delete(integrations::delete_integration),
         )
         // --- webhooks (definitions; execution comes with the webhooks issue) ---
         .route(
@@ -61,4 +197,10 @@ pub fn router() -> Router<AppState> {
                 .put(webhooks::put_webhook)
                 .delete(webhooks::delete_webhook),
         )
+        // --- End of broker resources.
+        // The broker's HTTP conventions, on every route above (keep these last): a 405 for a
+        // method a route lacks (set here so that the tenant gate also guards it; `OPTIONS` is
+        // answered from it), and content negotiation around each handler.
+        .method_not_allowed_fallback(conventions::method_not_allowed)
+        .route_layer(axum::middleware::from_fn(conventions::negotiate))
 }

@@ -37,6 +37,9 @@ pub enum Error {
     NotFound(String),
     #[error("the request has invalid fields")]
     Validation(FieldErrors),
+    /// Well-formed but refused (the broker's 422 with a validation-error body).
+    #[error("the request cannot be processed")]
+    Unprocessable(FieldErrors),
     #[error("{0}")]
     BadRequest(String),
     /// A conflict with a body in the broker's shape (e.g. publication notices).
@@ -74,6 +77,7 @@ impl Error {
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Validation(_) => (StatusCode::BAD_REQUEST, "validation_failed"),
+            Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable_entity"),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
             Self::UnsupportedMediaType(_) => {
@@ -143,7 +147,7 @@ impl IntoResponse for Error {
             code,
             detail,
             errors: match &self {
-                Self::Validation(errors) => Some(errors.clone()),
+                Self::Validation(errors) | Self::Unprocessable(errors) => Some(errors.clone()),
                 _ => None,
             },
         };
@@ -151,7 +155,9 @@ impl IntoResponse for Error {
             problem(&report)
         } else {
             let body = match self {
-                Self::Validation(errors) => json!({ "errors": errors }),
+                Self::Validation(errors) | Self::Unprocessable(errors) => {
+                    json!({ "errors": errors })
+                }
                 Self::Conflict {
                     body: Some(body), ..
                 } => body,

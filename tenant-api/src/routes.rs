@@ -9,7 +9,9 @@ use crate::state::AppState;
 use crate::{broker, diagnostics, gate, http};
 
 pub fn router(state: AppState) -> Router {
-    let broker = broker::router().route_layer(axum::middleware::from_fn_with_state(
+    // `layer`, not `route_layer`: the gate also guards the broker routes' 405 and OPTIONS
+    // answers (the broker authenticates before it looks at the method).
+    let broker = broker::router().layer(axum::middleware::from_fn_with_state(
         state.clone(),
         gate::tenant_gate,
     ));
@@ -23,7 +25,11 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(axum::middleware::from_fn(
+            broker::conventions::broker_headers,
+        ))
         .with_state(state.clone());
+    let app = broker::conventions::before_routing(app, state.config.clone());
     http::layers(app, &state.config)
 }
 

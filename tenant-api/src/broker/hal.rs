@@ -77,6 +77,28 @@ pub fn curies(base: &str) -> Value {
     json!([{ "name": "pb", "href": format!("{}/doc/{{rel}}?context=index", base.trim_end_matches('/')), "templated": true }])
 }
 
+/// A timestamp as the broker writes it (UTC, seconds, `+00:00`).
+pub fn date(at: &chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
+/// Adds `createdAt`, and `updatedAt` when it differs from it (the broker's `Timestamps`).
+pub fn timestamps(
+    object: &mut serde_json::Map<String, Value>,
+    created_at: &chrono::DateTime<chrono::Utc>,
+    updated_at: Option<&chrono::DateTime<chrono::Utc>>,
+) {
+    if let Some(updated_at) = updated_at.filter(|u| date(u) != date(created_at)) {
+        object.insert("updatedAt".into(), Value::String(date(updated_at)));
+    }
+    object.insert("createdAt".into(), Value::String(date(created_at)));
+}
+
+/// The `curies` entry of a resource documented under `context`.
+pub fn curies_for(base: &str, context: &str) -> Value {
+    json!([{ "name": "pb", "href": format!("{}/doc/{{rel}}?context={context}", base.trim_end_matches('/')), "templated": true }])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,9 @@
 //! Persistence of the broker's data in a tenant database. Functions take the caller's connection
 //! or transaction (`&mut PgConnection`); the caller owns the transaction.
 
+pub mod branches;
+pub mod environments;
+pub mod integrations;
 pub mod pacticipants;
 pub mod pacts;
 pub mod versions;

@@ -2,6 +2,13 @@
 //! with the real Pact CLI and moto where they apply. One binary, one module per area.
 
 mod aws_kms;
+mod broker_conventions;
+mod broker_environments;
+mod broker_integrations;
+mod broker_pacticipants;
+mod broker_resources_cli;
+mod broker_support;
+mod broker_versions;
 mod compat;
 mod crash_resume;
 mod data_plane;

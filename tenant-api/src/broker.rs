@@ -12,6 +12,7 @@ pub mod hal;
 mod index;
 mod pact_document;
 mod pacts;
+pub mod query;
 mod store;
 
 use axum::routing::{get, post};

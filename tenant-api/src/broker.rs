@@ -10,6 +10,7 @@ pub use body::BodyLimit;
 mod contracts;
 pub mod hal;
 mod index;
+pub mod matrix;
 mod pact_document;
 mod pacts;
 pub mod query;
@@ -32,5 +33,27 @@ pub fn router() -> Router<AppState> {
         .route(
             "/pacts/provider/{provider}/consumer/{consumer}/latest",
             get(pacts::get_latest_pact),
+        )
+        .merge(matrix_routes())
+}
+
+/// Matrix, can-i-deploy, can-i-merge, badges, dashboard, metrics, relationships and groups
+/// (the "matrix and can-i-deploy" part of the API). Static segments (`…/latest/badge`) take
+/// precedence over parameters (`…/latest/{tag}`), as the broker's route order has it.
+fn matrix_routes() -> Router<AppState> {
+    Router::new()
+        .route("/matrix", get(matrix::get_matrix))
+        .route("/can-i-deploy", get(matrix::get_can_i_deploy))
+        .route(
+            "/matrix/provider/{provider}/consumer/{consumer}",
+            get(matrix::get_matrix_for_consumer_and_provider),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/latest-version/{tag}/can-i-deploy/to/{to}",
+            get(matrix::get_can_i_deploy_tag_to_tag),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/branches/{branch}/latest-version/can-i-deploy/to-environment/{environment}",
+            get(matrix::get_can_i_deploy_branch_to_environment),
         )
 }

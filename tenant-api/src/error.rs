@@ -39,6 +39,9 @@ pub enum Error {
     Validation(FieldErrors),
     #[error("{0}")]
     BadRequest(String),
+    /// A matrix query the broker refuses: its errors are a plain array (`{"errors": [..]}`).
+    #[error("{}", .0.join("; "))]
+    InvalidQuery(Vec<String>),
     /// A conflict with a body in the broker's shape (e.g. publication notices).
     #[error("{message}")]
     Conflict {
@@ -75,6 +78,7 @@ impl Error {
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Validation(_) => (StatusCode::BAD_REQUEST, "validation_failed"),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            Self::InvalidQuery(_) => (StatusCode::BAD_REQUEST, "invalid_query"),
             Self::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
             Self::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
@@ -152,6 +156,7 @@ impl IntoResponse for Error {
         } else {
             let body = match self {
                 Self::Validation(errors) => json!({ "errors": errors }),
+                Self::InvalidQuery(errors) => json!({ "errors": errors }),
                 Self::Conflict {
                     body: Some(body), ..
                 } => body,

@@ -1,6 +1,7 @@
 //! Persistence of the broker's data in a tenant database. Functions take the caller's connection
 //! or transaction (`&mut PgConnection`); the caller owns the transaction.
 
+pub mod matrix;
 pub mod pacticipants;
 pub mod pacts;
 pub mod versions;

@@ -5,6 +5,7 @@ mod aws_kms;
 mod crash_resume;
 mod data_plane;
 mod isolation;
+mod matrix;
 mod migrate;
 mod pool_budget;
 mod publish;

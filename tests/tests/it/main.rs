@@ -6,6 +6,7 @@ mod crash_resume;
 mod data_plane;
 mod isolation;
 mod matrix;
+mod matrix_cli;
 mod migrate;
 mod pool_budget;
 mod publish;

@@ -5,15 +5,19 @@
 //! media type and link shapes ([`hal`]), with links built from the tenant's base URL.
 //! `shared/reference/pact-broker-api.md` is the specification this follows.
 
+mod badges;
 mod body;
 pub use body::BodyLimit;
 mod contracts;
+mod dashboard;
 pub mod hal;
 mod index;
 pub mod matrix;
+mod metrics;
 mod pact_document;
 mod pacts;
 pub mod query;
+mod relationships;
 mod store;
 
 use axum::routing::{get, post};
@@ -41,7 +45,13 @@ pub fn router() -> Router<AppState> {
 /// (the "matrix and can-i-deploy" part of the API). Static segments (`…/latest/badge`) take
 /// precedence over parameters (`…/latest/{tag}`), as the broker's route order has it.
 fn matrix_routes() -> Router<AppState> {
-    Router::new()
+    // Badge paths also answer with a `.svg` suffix, the way READMEs embed them.
+    let badge = |router: Router<AppState>, path: &str, handler: axum::routing::MethodRouter<AppState>| {
+        router
+            .route(&format!("{path}/badge"), handler.clone())
+            .route(&format!("{path}/badge.svg"), handler)
+    };
+    let mut router = Router::new()
         .route("/matrix", get(matrix::get_matrix))
         .route("/can-i-deploy", get(matrix::get_can_i_deploy))
         .route(
@@ -56,4 +66,46 @@ fn matrix_routes() -> Router<AppState> {
             "/pacticipants/{pacticipant}/branches/{branch}/latest-version/can-i-deploy/to-environment/{environment}",
             get(matrix::get_can_i_deploy_branch_to_environment),
         )
+        .route("/dashboard", get(dashboard::get_dashboard))
+        .route(
+            "/dashboard/provider/{provider}/consumer/{consumer}",
+            get(dashboard::get_integration_dashboard),
+        )
+        .route("/metrics", get(metrics::get_metrics))
+        .route("/relationships", get(relationships::get_relationships))
+        .route("/relationships.csv", get(relationships::get_relationships))
+        .route("/groups/{pacticipant}", get(relationships::get_group));
+    for (path, handler) in [
+        (
+            "/pacts/provider/{provider}/consumer/{consumer}/latest",
+            get(badges::get_latest_pact_badge),
+        ),
+        (
+            "/pacts/provider/{provider}/consumer/{consumer}/latest/{tag}",
+            get(badges::get_latest_tagged_pact_badge),
+        ),
+        (
+            "/pacts/provider/{provider}/consumer/{consumer}/latest-untagged",
+            get(badges::get_latest_untagged_pact_badge),
+        ),
+        (
+            "/matrix/provider/{provider}/latest/{provider_tag}/consumer/{consumer}/latest/{tag}",
+            get(badges::get_matrix_badge),
+        ),
+        (
+            "/pacticipants/{pacticipant}/latest-version/{tag}/can-i-deploy/to/{to}",
+            get(badges::get_can_i_deploy_tag_to_tag_badge),
+        ),
+        (
+            "/pacticipants/{pacticipant}/branches/{branch}/latest-version/can-i-deploy/to-environment/{environment}",
+            get(badges::get_can_i_deploy_branch_to_environment_badge),
+        ),
+        (
+            "/pacticipants/{pacticipant}/main-branch/can-i-merge",
+            get(badges::get_can_i_merge_badge),
+        ),
+    ] {
+        router = badge(router, path, handler);
+    }
+    router
 }

@@ -4,4 +4,5 @@
 pub mod matrix;
 pub mod pacticipants;
 pub mod pacts;
+pub mod reports;
 pub mod versions;

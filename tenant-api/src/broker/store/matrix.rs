@@ -527,7 +527,6 @@ pub async fn pacticipant_id(conn: &mut PgConnection, name: &str) -> sqlx::Result
 /// A version found by a path (latest with a tag, head of a branch, head of the main branch).
 #[derive(Clone, Debug, FromRow)]
 pub struct VersionRow {
-    pub version_id: i64,
     pub number: String,
 }
 

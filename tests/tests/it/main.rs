@@ -7,6 +7,7 @@ mod data_plane;
 mod isolation;
 mod matrix;
 mod matrix_cli;
+mod matrix_reports;
 mod migrate;
 mod pool_budget;
 mod publish;

@@ -8,6 +8,7 @@ mod isolation;
 mod matrix;
 mod matrix_cli;
 mod matrix_reports;
+mod matrix_scale;
 mod migrate;
 mod pool_budget;
 mod publish;

@@ -58,14 +58,32 @@ pub async fn find(
     selectors: &[UnresolvedSelector],
     options: Options,
 ) -> sqlx::Result<QueryResults> {
-    let ignore_selectors = resolve(conn, &options.ignore, SelectorKind::Ignore, &[]).await?;
-    let specified = resolve(conn, selectors, SelectorKind::Specified, &ignore_selectors).await?;
+    let ignore_selectors = resolve(conn, &options.ignore, SelectorKind::Ignore, &[], None).await?;
+    let specified =
+        resolve(conn, selectors, SelectorKind::Specified, &ignore_selectors, None).await?;
     let infer = options.infers_selectors();
     let integrations = find_integrations(conn, &specified, infer).await?;
     let mut all = specified;
     if infer {
         let unresolved = inferred_selectors(&all, &integrations, &options);
-        let inferred = resolve(conn, &unresolved, SelectorKind::Inferred, &ignore_selectors).await?;
+        // The integrations already named every inferred pacticipant's id.
+        let known: HashMap<String, i64> = integrations
+            .iter()
+            .flat_map(|i| {
+                [
+                    (i.consumer_name.clone(), i.consumer_id),
+                    (i.provider_name.clone(), i.provider_id),
+                ]
+            })
+            .collect();
+        let inferred = resolve(
+            conn,
+            &unresolved,
+            SelectorKind::Inferred,
+            &ignore_selectors,
+            Some(known),
+        )
+        .await?;
         all.extend(inferred);
     }
     let rows = query_rows(conn, &all, &options).await?;
@@ -93,25 +111,32 @@ pub async fn find(
 }
 
 /// Looks up the ids of every selector; a selector for several versions becomes one resolved
-/// selector per version. Selectors of the same shape share one query.
+/// selector per version. Selectors of the same shape share one query. `known` pacticipant ids
+/// spare looking them up.
 async fn resolve(
     conn: &mut PgConnection,
     selectors: &[UnresolvedSelector],
     kind: SelectorKind,
     ignore_selectors: &[ResolvedSelector],
+    known: Option<HashMap<String, i64>>,
 ) -> sqlx::Result<Vec<ResolvedSelector>> {
     if selectors.is_empty() {
         return Ok(Vec::new());
     }
-    let names: Vec<String> = selectors
-        .iter()
-        .filter_map(|s| s.pacticipant_name.clone())
-        .collect();
-    let pacticipants: HashMap<String, i64> = store::pacticipants_named(conn, &names)
-        .await?
-        .into_iter()
-        .map(|p| (p.name, p.pacticipant_id))
-        .collect();
+    let pacticipants: HashMap<String, i64> = match known {
+        Some(known) => known,
+        None => {
+            let names: Vec<String> = selectors
+                .iter()
+                .filter_map(|s| s.pacticipant_name.clone())
+                .collect();
+            store::pacticipants_named(conn, &names)
+                .await?
+                .into_iter()
+                .map(|p| (p.name, p.pacticipant_id))
+                .collect()
+        }
+    };
 
     // One version query per selector shape, for all the pacticipants that use it.
     let mut shapes: Vec<(UnresolvedSelector, Vec<i64>)> = Vec::new();
@@ -230,16 +255,7 @@ async fn find_integrations(
         .collect();
     let pacticipant_ids: Vec<i64> = specified.iter().filter_map(|s| s.pacticipant_id).collect();
     let mut integrations: Vec<Integration> = if infer || specified.len() == 1 {
-        let mut found = store::integrations_as_consumer(conn, &version_ids, &name_only_ids).await?;
-        for integration in store::integrations_as_provider(conn, &pacticipant_ids).await? {
-            // A pair found both ways stays required.
-            if !found.iter().any(|i| {
-                i.consumer_id == integration.consumer_id && i.provider_id == integration.provider_id
-            }) {
-                found.push(integration);
-            }
-        }
-        found
+        store::integrations_involving(conn, &version_ids, &name_only_ids, &pacticipant_ids).await?
     } else {
         let specified_names: Vec<&str> = specified
             .iter()

@@ -38,17 +38,16 @@ impl VersionDetails {
             return Ok(Self::default());
         }
         let mut details = Self::default();
-        for branch in store::branches_of(conn, &ids).await? {
-            details.branches.entry(branch.version_id).or_default().push(branch);
-        }
-        for tag in store::tags_of(conn, &ids).await? {
-            details.tags.entry(tag.version_id).or_default().push(tag);
-        }
-        for environment in store::environments_of(conn, &ids).await? {
-            let list = details.environments.entry(environment.version_id).or_default();
-            if !list.iter().any(|e| e.uuid == environment.uuid) {
-                list.push(environment);
+        for row in store::version_details(conn, &ids).await? {
+            let mut environments: Vec<VersionEnvironment> = Vec::new();
+            for environment in row.environments.0 {
+                if !environments.iter().any(|e| e.uuid == environment.uuid) {
+                    environments.push(environment);
+                }
             }
+            details.branches.insert(row.version_id, row.branches.0);
+            details.tags.insert(row.version_id, row.tags.0);
+            details.environments.insert(row.version_id, environments);
         }
         Ok(details)
     }

@@ -8,6 +8,8 @@
 //! that revision was published. Earlier revisions are in `pact_revision`.
 
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use sqlx::types::Json;
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
@@ -59,10 +61,12 @@ pub async fn versions_for_selector(
     // Each criterion is a set of version ids of the pacticipant `pid.id`; the most selective
     // one is the source the others filter, so every lookup starts from an index.
     let main_branch = "(select p.main_branch from pacticipant p where p.pacticipant_id = pid.id)";
+    // The branch head: the branch's highest version id, read backwards from the primary key.
     let head = |branch: &str| {
         format!(
-            "(select max(bv.version_id) from branch b join branch_version bv on bv.branch_id = b.branch_id
-              where b.pacticipant_id = pid.id and b.name = {branch})"
+            "(select bv.version_id from branch_version bv
+              where bv.branch_id = (select b.branch_id from branch b where b.pacticipant_id = pid.id and b.name = {branch})
+              order by bv.version_id desc limit 1)"
         )
     };
     let on_branch = |branch: &str| {
@@ -158,46 +162,35 @@ pub struct Integration {
     pub required: bool,
 }
 
-/// Integrations in which the given consumer versions (or, for `consumer_ids`, any version of
-/// those consumers) have a pact: the providers they need.
-pub async fn integrations_as_consumer(
+/// Integrations the selected versions take part in: those in which the given consumer versions
+/// (or, for `consumer_ids`, any version of those consumers) have a pact — the providers they
+/// need, `required` — and those in which `provider_ids` are the provider (their consumers
+/// *may* be in the target environment: not required). A pair found both ways is required.
+pub async fn integrations_involving(
     conn: &mut PgConnection,
     consumer_version_ids: &[i64],
     consumer_ids: &[i64],
-) -> sqlx::Result<Vec<Integration>> {
-    sqlx::query_as(
-        "select x.consumer_id, c.name as consumer_name, x.provider_id, p.name as provider_name, true as required
-         from (
-             select pp.consumer_id, pp.provider_id from pact_publication pp
-              where pp.consumer_version_id = any($1)
-             union
-             select i.consumer_id, i.provider_id from integration i
-              where i.consumer_id = any($2)
-                and exists (select 1 from pact_publication pp
-                             where pp.provider_id = i.provider_id and pp.consumer_id = i.consumer_id)
-         ) x
-         join pacticipant c on c.pacticipant_id = x.consumer_id
-         join pacticipant p on p.pacticipant_id = x.provider_id",
-    )
-    .bind(consumer_version_ids)
-    .bind(consumer_ids)
-    .fetch_all(conn)
-    .await
-}
-
-/// Integrations in which the given pacticipants are the provider (their consumers *may* be
-/// in the target environment, so they are not required).
-pub async fn integrations_as_provider(
-    conn: &mut PgConnection,
     provider_ids: &[i64],
 ) -> sqlx::Result<Vec<Integration>> {
     sqlx::query_as(
-        "select i.consumer_id, c.name as consumer_name, i.provider_id, p.name as provider_name, false as required
-         from integration i
-         join pacticipant c on c.pacticipant_id = i.consumer_id
-         join pacticipant p on p.pacticipant_id = i.provider_id
-         where i.provider_id = any($1)",
+        "select x.consumer_id, c.name as consumer_name, x.provider_id, p.name as provider_name, bool_or(x.required) as required
+         from (
+             select pp.consumer_id, pp.provider_id, true as required from pact_publication pp
+              where pp.consumer_version_id = any($1)
+             union all
+             select i.consumer_id, i.provider_id, true from integration i
+              where i.consumer_id = any($2)
+                and exists (select 1 from pact_publication pp
+                             where pp.provider_id = i.provider_id and pp.consumer_id = i.consumer_id)
+             union all
+             select i.consumer_id, i.provider_id, false from integration i where i.provider_id = any($3)
+         ) x
+         join pacticipant c on c.pacticipant_id = x.consumer_id
+         join pacticipant p on p.pacticipant_id = x.provider_id
+         group by x.consumer_id, c.name, x.provider_id, p.name",
     )
+    .bind(consumer_version_ids)
+    .bind(consumer_ids)
     .bind(provider_ids)
     .fetch_all(conn)
     .await
@@ -306,31 +299,43 @@ fn verifications(latest_only: bool, filter: &str) -> String {
     )
 }
 
-/// The columns, joins and order shared by the row queries; `p` and `v` are in scope.
-const ROW_SELECT: &str = "select p.consumer_id, c.name as consumer_name, p.consumer_version_id,
-        cv.number as consumer_version_number, p.provider_id, pr.name as provider_name,
-        v.provider_version_id, pvv.number as provider_version_number, v.verification_id,
-        v.number as verification_number, v.success, p.pact_publication_id,
-        p.revision_number as pact_revision_number, pv.sha as pact_version_sha,
-        p.published_at as pact_created_at, v.execution_date as verification_executed_at,
-        v.created_at as verification_created_at";
+/// The sort key of a row: newest action first (a verification after its pact, or the pact),
+/// as the broker orders before its limit.
+const LAST_ACTION: &str = "(case when verification_created_at is not null and verification_created_at > published_at
+       then verification_created_at else published_at end) desc,
+  pact_publication_id desc, revision_number desc, verification_id desc";
 
-const ROW_JOINS: &str = "join pacticipant c on c.pacticipant_id = p.consumer_id
-     join pacticipant pr on pr.pacticipant_id = p.provider_id
-     join version cv on cv.version_id = p.consumer_version_id
-     join pact_version pv on pv.pact_version_id = p.pact_version_id
-     left join version pvv on pvv.version_id = v.provider_version_id";
+/// A publication `p` with the matching verifications `v` as one row each.
+const ROW_COLUMNS: &str = "p.*, v.verification_id, v.provider_version_id, v.number as verification_number,
+    v.success, v.execution_date, v.created_at as verification_created_at";
 
-/// Newest action first (a verification after its pact, or the pact), as the broker orders
-/// before its limit.
-const ROW_ORDER: &str = "order by (case when v.created_at is not null and v.created_at > p.published_at
-                       then v.created_at else p.published_at end) desc,
-          p.pact_publication_id desc, p.revision_number desc, v.verification_id desc";
+/// Names, numbers and the pact's SHA for the (at most `limit`) rows of `r`, in order.
+fn finish_rows(rows: &str) -> String {
+    format!(
+        "with r as ({rows})
+         select r.consumer_id, c.name as consumer_name, r.consumer_version_id,
+                cv.number as consumer_version_number, r.provider_id, pr.name as provider_name,
+                r.provider_version_id, pvv.number as provider_version_number, r.verification_id,
+                r.verification_number, r.success, r.pact_publication_id,
+                r.revision_number as pact_revision_number, pv.sha as pact_version_sha,
+                r.published_at as pact_created_at, r.execution_date as verification_executed_at,
+                r.verification_created_at
+         from r
+         join pacticipant c on c.pacticipant_id = r.consumer_id
+         join pacticipant pr on pr.pacticipant_id = r.provider_id
+         join version cv on cv.version_id = r.consumer_version_id
+         join pact_version pv on pv.pact_version_id = r.pact_version_id
+         left join version pvv on pvv.version_id = r.provider_version_id
+         order by {LAST_ACTION}"
+    )
+}
 
 /// Rows for two or more selectors: pacts whose consumer version is selected, with a provider
 /// that is selected, left-joined to the verifications by selected provider versions — so an
 /// unverified pact still yields a row (without a verification). Only rows involving a
-/// specified pacticipant are kept.
+/// specified pacticipant are kept. The newest `limit` publications per source are read (per
+/// consumer/provider pair for name-only selectors, from the index on `updated_at`), and the
+/// limit is applied before names are joined.
 pub async fn rows_between_selectors(
     conn: &mut PgConnection,
     query: &RowQuery<'_>,
@@ -344,23 +349,23 @@ pub async fn rows_between_selectors(
         (false, false) => "v.provider_version_id = any($2) or v.provider_id = any($1)",
     };
     let verifications = verifications(query.latest_only, filter);
-    let sql = format!(
+    let rows = format!(
         "with p as (
-             (select * from {pubs} a where a.consumer_id = any($1) and a.provider_id = any($3)
+             (select a.* from unnest($1::bigint[]) as cid(id) cross join unnest($3::bigint[]) as pid(id)
+              cross join lateral (select * from {pubs} a where a.consumer_id = cid.id and a.provider_id = pid.id
+                                  order by a.published_at desc limit $5) a
               order by a.published_at desc limit $5)
              union
              (select * from {pubs} a where a.consumer_version_id = any($2) and a.provider_id = any($3)
               order by a.published_at desc limit $5)
+         ),
+         rows as (
+             select {ROW_COLUMNS} from p left join lateral ({verifications}) v on true
+             where p.consumer_id = any($4) or p.provider_id = any($4)
          )
-         {ROW_SELECT}
-         from p
-         left join lateral ({verifications}) v on true
-         {ROW_JOINS}
-         where p.consumer_id = any($4) or p.provider_id = any($4)
-         {ROW_ORDER}
-         limit $5"
+         select * from rows order by {LAST_ACTION} limit $5"
     );
-    sqlx::query_as(&sql)
+    sqlx::query_as(&finish_rows(&rows))
         .bind(query.name_only_ids)
         .bind(query.version_ids)
         .bind(query.all_ids)
@@ -382,41 +387,45 @@ pub async fn rows_for_one_selector(
     let pubs = publications(latest_only);
     let all_verifications = verifications(latest_only, "true");
     // Separate texts per case, so each plan can use the index for its column.
-    let (as_consumer, verified_by) = match version_id {
-        Some(_) => ("a.consumer_version_id = $2", "v.provider_version_id = $2"),
-        None => ("a.consumer_id = $1", "v.provider_id = $1"),
+    let (as_consumer, as_provider, verified_by) = match version_id {
+        Some(_) => (
+            format!("select * from {pubs} a where a.consumer_version_id = $2"),
+            format!(
+                "select * from {pubs} a where a.provider_id = $1
+                   and a.pact_version_id in (select v.pact_version_id from verification v where v.provider_version_id = $2)"
+            ),
+            "v.provider_version_id = $2",
+        ),
+        None => (
+            // Newest per integration first, from the index on (consumer, provider, updated_at).
+            format!(
+                "select a.* from integration i cross join lateral (
+                     select * from {pubs} a where a.consumer_id = i.consumer_id and a.provider_id = i.provider_id
+                     order by a.published_at desc limit $3) a
+                 where i.consumer_id = $1"
+            ),
+            format!(
+                "select a.* from integration i cross join lateral (
+                     select * from {pubs} a where a.consumer_id = i.consumer_id and a.provider_id = i.provider_id
+                       and exists (select 1 from verification v where v.pact_version_id = a.pact_version_id)
+                     order by a.published_at desc limit $3) a
+                 where i.provider_id = $1"
+            ),
+            "v.provider_id = $1",
+        ),
     };
     let matching_verifications = verifications(latest_only, verified_by);
-    let sql = format!(
-        "with as_consumer as (
-             select * from {pubs} a
-             where {as_consumer}
-             order by a.published_at desc limit $3
-         ),
-         as_provider as (
-             select * from {pubs} a
-             where a.provider_id = $1
-               and a.pact_version_id in (select v.pact_version_id from verification v where {verified_by})
-             order by a.published_at desc limit $3
-         ),
-         rows as (
-             {ROW_SELECT}, p.published_at, v.created_at as v_created_at
-             from as_consumer p
-             left join lateral ({all_verifications}) v on true
-             {ROW_JOINS}
-             union
-             {ROW_SELECT}, p.published_at, v.created_at as v_created_at
-             from as_provider p
-             join lateral ({matching_verifications}) v on true
-             {ROW_JOINS}
-         )
-         select * from rows
-         order by (case when v_created_at is not null and v_created_at > published_at
-                        then v_created_at else published_at end) desc,
-                  pact_publication_id desc, pact_revision_number desc, verification_id desc
-         limit $3"
+    let rows = format!(
+        "with as_consumer as ({as_consumer} order by published_at desc limit $3),
+              as_provider as ({as_provider} order by published_at desc limit $3),
+              rows as (
+                  select {ROW_COLUMNS} from as_consumer p left join lateral ({all_verifications}) v on true
+                  union
+                  select {ROW_COLUMNS} from as_provider p join lateral ({matching_verifications}) v on true
+              )
+         select * from rows order by {LAST_ACTION} limit $3"
     );
-    sqlx::query_as(&sql)
+    sqlx::query_as(&finish_rows(&rows))
         .bind(pacticipant_id)
         .bind(version_id)
         .bind(limit)
@@ -425,9 +434,8 @@ pub async fn rows_for_one_selector(
 }
 
 /// A branch a version is on.
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug, Deserialize)]
 pub struct VersionBranch {
-    pub version_id: i64,
     pub branch_name: String,
     pub pacticipant_name: String,
     pub version_number: String,
@@ -435,58 +443,17 @@ pub struct VersionBranch {
     pub latest: bool,
 }
 
-/// The branches of `version_ids`, in the order the versions were added to them.
-pub async fn branches_of(
-    conn: &mut PgConnection,
-    version_ids: &[i64],
-) -> sqlx::Result<Vec<VersionBranch>> {
-    sqlx::query_as(
-        "select bv.version_id, b.name as branch_name, p.name as pacticipant_name, v.number as version_number,
-                not exists (select 1 from branch_version later
-                             where later.branch_id = bv.branch_id and later.version_id > bv.version_id) as latest
-         from branch_version bv
-         join branch b on b.branch_id = bv.branch_id
-         join pacticipant p on p.pacticipant_id = b.pacticipant_id
-         join version v on v.version_id = bv.version_id
-         where bv.version_id = any($1)
-         order by bv.version_id, bv.created_at, bv.branch_id",
-    )
-    .bind(version_ids)
-    .fetch_all(conn)
-    .await
-}
-
 /// A tag of a version.
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug, Deserialize)]
 pub struct VersionTag {
-    pub version_id: i64,
     pub name: String,
     /// No later version of the pacticipant has this tag.
     pub latest: bool,
 }
 
-pub async fn tags_of(
-    conn: &mut PgConnection,
-    version_ids: &[i64],
-) -> sqlx::Result<Vec<VersionTag>> {
-    sqlx::query_as(
-        "select t.version_id, t.name,
-                not exists (select 1 from tag later
-                             where later.pacticipant_id = t.pacticipant_id and later.name = t.name
-                               and later.version_id > t.version_id) as latest
-         from tag t
-         where t.version_id = any($1)
-         order by t.version_id, t.created_at, t.name",
-    )
-    .bind(version_ids)
-    .fetch_all(conn)
-    .await
-}
-
 /// An environment a version is currently deployed to or supported in.
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug, Deserialize)]
 pub struct VersionEnvironment {
-    pub version_id: i64,
     pub uuid: Uuid,
     pub name: String,
     pub display_name: Option<String>,
@@ -495,21 +462,54 @@ pub struct VersionEnvironment {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Current deployments and supported releases of `version_ids`, oldest first (duplicates are
-/// the caller's to drop).
-pub async fn environments_of(
+/// What a matrix row shows about a version.
+#[derive(Clone, Debug, FromRow)]
+pub struct VersionDetailRow {
+    pub version_id: i64,
+    /// In the order the version was added to them.
+    pub branches: Json<Vec<VersionBranch>>,
+    /// Oldest first.
+    pub tags: Json<Vec<VersionTag>>,
+    /// Current deployments and supported releases, oldest first (duplicates are the caller's
+    /// to drop).
+    pub environments: Json<Vec<VersionEnvironment>>,
+}
+
+/// Branches, tags and environments of `version_ids`, in one statement.
+pub async fn version_details(
     conn: &mut PgConnection,
     version_ids: &[i64],
-) -> sqlx::Result<Vec<VersionEnvironment>> {
+) -> sqlx::Result<Vec<VersionDetailRow>> {
     sqlx::query_as(
-        "select x.version_id, e.uuid, e.name, e.display_name, e.production, e.created_at, e.updated_at
-         from (select version_id, environment_id, created_at from deployed_version
-                where version_id = any($1) and undeployed_at is null
-               union all
-               select version_id, environment_id, created_at from released_version
-                where version_id = any($1) and support_ended_at is null) x
-         join environment e on e.environment_id = x.environment_id
-         order by x.version_id, x.created_at",
+        "select ids.version_id,
+            coalesce((select json_agg(json_build_object(
+                        'branch_name', b.name, 'pacticipant_name', p.name, 'version_number', v.number,
+                        'latest', not exists (select 1 from branch_version later
+                                               where later.branch_id = bv.branch_id and later.version_id > bv.version_id))
+                        order by bv.created_at, bv.branch_id)
+                      from branch_version bv
+                      join branch b on b.branch_id = bv.branch_id
+                      join pacticipant p on p.pacticipant_id = b.pacticipant_id
+                      join version v on v.version_id = bv.version_id
+                      where bv.version_id = ids.version_id), '[]') as branches,
+            coalesce((select json_agg(json_build_object(
+                        'name', t.name,
+                        'latest', not exists (select 1 from tag later
+                                               where later.pacticipant_id = t.pacticipant_id and later.name = t.name
+                                                 and later.version_id > t.version_id))
+                        order by t.created_at, t.name)
+                      from tag t where t.version_id = ids.version_id), '[]') as tags,
+            coalesce((select json_agg(json_build_object(
+                        'uuid', e.uuid, 'name', e.name, 'display_name', e.display_name, 'production', e.production,
+                        'created_at', e.created_at, 'updated_at', e.updated_at)
+                        order by x.created_at)
+                      from (select environment_id, created_at from deployed_version
+                             where version_id = ids.version_id and undeployed_at is null
+                            union all
+                            select environment_id, created_at from released_version
+                             where version_id = ids.version_id and support_ended_at is null) x
+                      join environment e on e.environment_id = x.environment_id), '[]') as environments
+         from unnest($1::bigint[]) as ids(version_id)",
     )
     .bind(version_ids)
     .fetch_all(conn)

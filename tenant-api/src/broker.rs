@@ -46,11 +46,12 @@ pub fn router() -> Router<AppState> {
 /// precedence over parameters (`…/latest/{tag}`), as the broker's route order has it.
 fn matrix_routes() -> Router<AppState> {
     // Badge paths also answer with a `.svg` suffix, the way READMEs embed them.
-    let badge = |router: Router<AppState>, path: &str, handler: axum::routing::MethodRouter<AppState>| {
-        router
-            .route(&format!("{path}/badge"), handler.clone())
-            .route(&format!("{path}/badge.svg"), handler)
-    };
+    let badge =
+        |router: Router<AppState>, path: &str, handler: axum::routing::MethodRouter<AppState>| {
+            router
+                .route(&format!("{path}/badge"), handler.clone())
+                .route(&format!("{path}/badge.svg"), handler)
+        };
     let mut router = Router::new()
         .route("/matrix", get(matrix::get_matrix))
         .route("/can-i-deploy", get(matrix::get_can_i_deploy))

@@ -84,7 +84,10 @@ fn badge_response(body: String, cache_control: &'static str) -> Response {
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("image/svg+xml;charset=utf-8"),
             ),
-            (header::CACHE_CONTROL, HeaderValue::from_static(cache_control)),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(cache_control),
+            ),
         ],
         body,
     )
@@ -163,7 +166,8 @@ fn split_camel_case(name: &str) -> Vec<String> {
         let prev = i.checked_sub(1).map(|j| chars[j]);
         let next = chars.get(i + 1);
         if c.is_ascii_uppercase() {
-            let after_lower_or_digit = prev.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit());
+            let after_lower_or_digit =
+                prev.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit());
             let acronym_end = prev.is_some_and(|p| p.is_ascii_uppercase())
                 && next.is_some_and(|n| n.is_ascii_lowercase());
             if after_lower_or_digit || acronym_end {
@@ -274,7 +278,14 @@ pub async fn get_latest_tagged_pact_badge(
     Path((provider, consumer, tag)): Path<(String, String, String)>,
     Query(params): Query<BadgeParams>,
 ) -> Result<Response> {
-    latest_pact_badge_for(&tenant, &consumer, &provider, ConsumerTag::Tag(&tag), &params).await
+    latest_pact_badge_for(
+        &tenant,
+        &consumer,
+        &provider,
+        ConsumerTag::Tag(&tag),
+        &params,
+    )
+    .await
 }
 
 /// `GET /pacts/provider/{provider}/consumer/{consumer}/latest-untagged/badge`.
@@ -283,7 +294,14 @@ pub async fn get_latest_untagged_pact_badge(
     Path((provider, consumer)): Path<(String, String)>,
     Query(params): Query<BadgeParams>,
 ) -> Result<Response> {
-    latest_pact_badge_for(&tenant, &consumer, &provider, ConsumerTag::Untagged, &params).await
+    latest_pact_badge_for(
+        &tenant,
+        &consumer,
+        &provider,
+        ConsumerTag::Untagged,
+        &params,
+    )
+    .await
 }
 
 /// `GET /matrix/provider/{p}/latest/{provider_tag}/consumer/{c}/latest/{tag}/badge`: the
@@ -294,11 +312,18 @@ pub async fn get_matrix_badge(
     Query(params): Query<BadgeParams>,
 ) -> Result<Response> {
     let mut conn = tenant.db().await?;
-    let pact = reports::latest_pact(&mut conn, &consumer, &provider, ConsumerTag::Tag(&tag)).await?;
+    let pact =
+        reports::latest_pact(&mut conn, &consumer, &provider, ConsumerTag::Tag(&tag)).await?;
     let verification = match &pact {
         Some(_) => {
-            reports::latest_verification_for_tags(&mut conn, &consumer, &provider, &tag, &provider_tag)
-                .await?
+            reports::latest_verification_for_tags(
+                &mut conn,
+                &consumer,
+                &provider,
+                &tag,
+                &provider_tag,
+            )
+            .await?
         }
         None => None,
     };
@@ -312,14 +337,23 @@ pub async fn get_matrix_badge(
     ))
 }
 
-fn can_i_deploy_badge(label: Option<&str>, from: &str, to: &str, deployable: Option<bool>) -> Response {
+fn can_i_deploy_badge(
+    label: Option<&str>,
+    from: &str,
+    to: &str,
+    deployable: Option<bool>,
+) -> Response {
     let color = if deployable == Some(true) {
         Color::BrightGreen
     } else {
         Color::Red
     };
     badge_response(
-        svg(label.unwrap_or("can-i-deploy"), &format!("{from} to {to}"), color),
+        svg(
+            label.unwrap_or("can-i-deploy"),
+            &format!("{from} to {to}"),
+            color,
+        ),
         "no-cache",
     )
 }
@@ -331,7 +365,10 @@ pub async fn get_can_i_deploy_tag_to_tag_badge(
     Query(params): Query<BadgeParams>,
 ) -> Result<Response> {
     let mut conn = tenant.db().await?;
-    if matrix_store::pacticipant_id(&mut conn, &pacticipant).await?.is_none() {
+    if matrix_store::pacticipant_id(&mut conn, &pacticipant)
+        .await?
+        .is_none()
+    {
         return Ok(error_badge("pacticipant", "not found"));
     }
     match tag_to_tag(&mut conn, &pacticipant, &tag, &to).await? {
@@ -353,7 +390,12 @@ pub async fn get_can_i_deploy_branch_to_environment_badge(
     match branch_to_environment(&mut conn, &pacticipant, &branch, &environment).await? {
         Ok(results) => {
             let deployable = DeploymentStatusSummary::new(&results).deployable();
-            Ok(can_i_deploy_badge(params.label(), &branch, &environment, deployable))
+            Ok(can_i_deploy_badge(
+                params.label(),
+                &branch,
+                &environment,
+                deployable,
+            ))
         }
         Err(missing) => Ok(error_badge(missing, "not found")),
     }
@@ -407,7 +449,10 @@ mod tests {
             pact_badge_title(Some(&pact), &params(Some("consumer"), false), None, None),
             "foo thing pact"
         );
-        assert_eq!(pact_badge_title(None, &params(None, false), None, None), "pact not found");
+        assert_eq!(
+            pact_badge_title(None, &params(None, false), None, None),
+            "pact not found"
+        );
         assert_eq!(split_camel_case("HTTPServerApp"), ["HTTP", "Server", "App"]);
     }
 

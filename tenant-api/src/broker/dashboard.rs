@@ -27,7 +27,10 @@ fn pagination(query: &HashMap<String, String>) -> Result<(i64, i64)> {
         match value.parse::<i64>() {
             Ok(n) if n >= 1 => Some(n),
             Ok(_) => {
-                errors.insert(key.to_owned(), vec!["must be greater than or equal to 1".into()]);
+                errors.insert(
+                    key.to_owned(),
+                    vec!["must be greater than or equal to 1".into()],
+                );
                 None
             }
             Err(_) => {
@@ -73,8 +76,22 @@ fn status(item: &DashboardItem) -> PseudoBranchStatus {
 
 fn item_json(base: &str, item: &DashboardItem) -> Value {
     let (c, p) = (&item.consumer_name, &item.provider_name);
-    let consumer_version_url = hal::url(base, &["pacticipants", c, "versions", &item.consumer_version_number]);
-    let pact_url = hal::url(base, &["pacts", "provider", p, "consumer", c, "version", &item.consumer_version_number]);
+    let consumer_version_url = hal::url(
+        base,
+        &["pacticipants", c, "versions", &item.consumer_version_number],
+    );
+    let pact_url = hal::url(
+        base,
+        &[
+            "pacts",
+            "provider",
+            p,
+            "consumer",
+            c,
+            "version",
+            &item.consumer_version_number,
+        ],
+    );
     let provider_version = match (&item.provider_version_number, &item.provider_branch_heads) {
         (Some(number), heads) => {
             let heads = heads.clone().unwrap_or_default();
@@ -144,7 +161,10 @@ async fn dashboard(
     let mut conn = tenant.db().await?;
     if let Some((consumer, provider)) = &integration {
         for name in [consumer, provider] {
-            if matrix_store::pacticipant_id(&mut conn, name).await?.is_none() {
+            if matrix_store::pacticipant_id(&mut conn, name)
+                .await?
+                .is_none()
+            {
                 return Err(Error::NotFound(format!(
                     "No pacticipant with name '{name}' found"
                 )));
@@ -153,9 +173,7 @@ async fn dashboard(
     }
     let items = reports::dashboard(
         &mut conn,
-        integration
-            .as_ref()
-            .map(|(c, p)| (c.as_str(), p.as_str())),
+        integration.as_ref().map(|(c, p)| (c.as_str(), p.as_str())),
         page,
         size,
     )
@@ -177,7 +195,15 @@ async fn dashboard(
             .collect();
         return Ok(text_response(
             table(
-                &["consumer_name", "c_version", "c_tags", "provider_name", "p_version", "p_tags", "success"],
+                &[
+                    "consumer_name",
+                    "c_version",
+                    "c_tags",
+                    "provider_name",
+                    "p_version",
+                    "p_tags",
+                    "success",
+                ],
                 &rows,
             ) + "\n",
         ));
@@ -189,7 +215,10 @@ async fn dashboard(
             .map_or(item.pact_created_at, |v| v.max(item.pact_created_at))
     };
     sorted.sort_by_key(|item| std::cmp::Reverse(activity(item)));
-    let items: Vec<Value> = sorted.into_iter().map(|item| item_json(&tenant.base_url, item)).collect();
+    let items: Vec<Value> = sorted
+        .into_iter()
+        .map(|item| item_json(&tenant.base_url, item))
+        .collect();
     Ok(HalBody(json!({ "items": items })).into_response())
 }
 

@@ -123,10 +123,12 @@ async fn can_i_deploy_errors(conn: &mut PgConnection, params: &Params) -> Result
     let to_valid = params.get("to").is_none() || field("to", false).is_some();
     let environment = field("environment", false);
     let environment_valid = params.get("environment").is_none() || environment.is_some();
-    drop(field);
     if let Some(name) = pacticipant {
         if store::pacticipant_id(conn, &name).await?.is_none() {
-            add("pacticipant", "does not match an existing pacticipant".into());
+            add(
+                "pacticipant",
+                "does not match an existing pacticipant".into(),
+            );
         }
     }
     if let Some(name) = &environment {
@@ -135,7 +137,10 @@ async fn can_i_deploy_errors(conn: &mut PgConnection, params: &Params) -> Result
         }
     }
     if to_valid && environment_valid {
-        match (params.contains_key("to"), params.contains_key("environment")) {
+        match (
+            params.contains_key("to"),
+            params.contains_key("environment"),
+        ) {
             (true, true) => add(
                 "",
                 "Cannot specify both a 'to' tag and an environment.".into(),

@@ -120,9 +120,7 @@ fn type_error(key: &str, expected: &str, got: &Param) -> QueryError {
         Param::Array(_) => "Array",
         Param::Hash(_) => "Hash",
     };
-    QueryError(format!(
-        "expected {expected} (got {got}) for param `{key}'"
-    ))
+    QueryError(format!("expected {expected} (got {got}) for param `{key}'"))
 }
 
 /// Rack's `_normalize_params`: sets `value` at `name` inside `params`. Returns `Some([value])`
@@ -280,8 +278,9 @@ mod tests {
     fn sorted_queries_pair_the_way_rack_pairs_them() {
         // What a key-sorting client sends: Rack (and so the broker) pairs Foo with nothing
         // until the repeated key starts a new element.
-        let params =
-            parse("q[][pacticipant]=Foo&q[][pacticipant]=Bar&q[][version]=1.2.3&q[][version]=4.5.6");
+        let params = parse(
+            "q[][pacticipant]=Foo&q[][pacticipant]=Bar&q[][version]=1.2.3&q[][version]=4.5.6",
+        );
         assert_eq!(
             params["q"],
             Param::Array(vec![
@@ -310,7 +309,10 @@ mod tests {
         let params = parse("q%5B%5D%5Bpacticipant%5D=Foo&q%5B%5D%5Bversion%5D=1");
         assert_eq!(
             params["q"],
-            Param::Array(vec![hash(&[("pacticipant", v("Foo")), ("version", v("1"))])])
+            Param::Array(vec![hash(&[
+                ("pacticipant", v("Foo")),
+                ("version", v("1"))
+            ])])
         );
     }
 

@@ -28,22 +28,33 @@ fn csv_field(value: &str) -> String {
 pub fn relationships_csv(pairs: &[Pair]) -> String {
     let mut order: Vec<i64> = Vec::new();
     let mut lines: HashMap<i64, Vec<String>> = HashMap::new();
-    let line_for = |lines: &mut HashMap<i64, Vec<String>>, id: i64, name: &str, order: &mut Vec<i64>| {
-        lines.entry(id).or_insert_with(|| {
-            order.push(id);
-            vec![
-                id.to_string(),
-                csv_field(name),
-                "1".into(),
-                "1".into(),
-                "0".into(),
-                order.len().to_string(),
-            ]
-        });
-    };
+    let line_for =
+        |lines: &mut HashMap<i64, Vec<String>>, id: i64, name: &str, order: &mut Vec<i64>| {
+            lines.entry(id).or_insert_with(|| {
+                order.push(id);
+                vec![
+                    id.to_string(),
+                    csv_field(name),
+                    "1".into(),
+                    "1".into(),
+                    "0".into(),
+                    order.len().to_string(),
+                ]
+            });
+        };
     for pair in pairs {
-        line_for(&mut lines, pair.consumer_id, &pair.consumer_name, &mut order);
-        line_for(&mut lines, pair.provider_id, &pair.provider_name, &mut order);
+        line_for(
+            &mut lines,
+            pair.consumer_id,
+            &pair.consumer_name,
+            &mut order,
+        );
+        line_for(
+            &mut lines,
+            pair.provider_id,
+            &pair.provider_name,
+            &mut order,
+        );
         if let Some(line) = lines.get_mut(&pair.consumer_id) {
             line.push(pair.provider_id.to_string());
         }

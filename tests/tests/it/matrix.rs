@@ -10,7 +10,8 @@ use tests::{RunningTenantApi, TenantClient, TestEnv};
 
 /// One tenant with helpers to build a broker's history.
 pub struct World {
-    pub env: TestEnv,
+    /// Kept for its lifetime: dropping it drops the test's databases.
+    _env: TestEnv,
     pub api: RunningTenantApi,
     pub client: TenantClient,
     pub tenant: Signup,
@@ -26,7 +27,7 @@ impl World {
         let client = TenantClient::new(&api, subdomain);
         let db = env.tenant_database(tenant.tenant_id).await;
         Self {
-            env,
+            _env: env,
             api,
             client,
             tenant,
@@ -67,13 +68,11 @@ impl World {
 
     /// The version, created if missing.
     pub async fn version(&self, pacticipant: &str, number: &str) -> i64 {
-        sqlx::query(
-            "insert into pacticipant (name) values ($1) on conflict (name) do nothing",
-        )
-        .bind(pacticipant)
-        .execute(&self.db)
-        .await
-        .unwrap();
+        sqlx::query("insert into pacticipant (name) values ($1) on conflict (name) do nothing")
+            .bind(pacticipant)
+            .execute(&self.db)
+            .await
+            .unwrap();
         sqlx::query_scalar(
             "with p as (select pacticipant_id from pacticipant where name = $1),
                   ins as (insert into version (pacticipant_id, number) select pacticipant_id, $2 from p
@@ -276,7 +275,9 @@ async fn can_i_deploy_to_an_environment_answers_yes_no_and_unknown_with_the_brok
     assert!(row["verificationResult"]["_links"]["self"]["href"]
         .as_str()
         .unwrap()
-        .starts_with(&format!("{base}/pacts/provider/Bar/consumer/Foo/pact-version/")));
+        .starts_with(&format!(
+            "{base}/pacts/provider/Bar/consumer/Foo/pact-version/"
+        )));
 
     // No: the deployed provider's verification failed.
     let (_, body) = w
@@ -438,7 +439,10 @@ async fn versions_tags_and_environments_that_do_not_exist_make_it_not_deployable
         .get("/matrix?q[][pacticipant]=Foo&q[][latest]=true&q[][tag]=prod&latestby=cvp&latest=true&environment=")
         .await;
     assert_eq!(deployable(&body), &json!(false), "{body}");
-    assert!(reason(&body).ends_with("No version with tag prod exists for Foo"), "{body}");
+    assert!(
+        reason(&body).ends_with("No version with tag prod exists for Foo"),
+        "{body}"
+    );
     assert!(reason(&body).starts_with("WARN: It is recommended to specify the environment"));
     assert!(reason(&body).contains("WARN: It is recommended to specify the version number"));
 }
@@ -463,7 +467,9 @@ async fn ignored_pacticipants_and_versions_leave_the_decision_with_a_flagged_row
     );
 
     let (_, body) = w
-        .get(&format!("{query}&ignore[][pacticipant]=Foo&ignore[][version]=3.4.5"))
+        .get(&format!(
+            "{query}&ignore[][pacticipant]=Foo&ignore[][version]=3.4.5"
+        ))
         .await;
     assert_eq!(deployable(&body), &json!(true), "{body}");
     assert_eq!(body["summary"]["ignored"], 1);
@@ -476,7 +482,9 @@ async fn ignored_pacticipants_and_versions_leave_the_decision_with_a_flagged_row
 
     // Ignoring something that does not exist warns.
     let (_, body) = w
-        .get(&format!("{query}&ignore[][pacticipant]=Nope&ignore[][pacticipant]=Foo&ignore[][version]=9"))
+        .get(&format!(
+            "{query}&ignore[][pacticipant]=Nope&ignore[][pacticipant]=Foo&ignore[][version]=9"
+        ))
         .await;
     assert_eq!(deployable(&body), &json!(false), "{body}");
     let notices: Vec<&str> = body["notices"]
@@ -604,7 +612,9 @@ async fn latestby_cvp_keeps_the_latest_provider_version_and_no_latestby_keeps_ev
         .await;
     assert_eq!(body["matrix"].as_array().unwrap().len(), 1, "{body}");
     assert_eq!(body["matrix"][0]["provider"]["version"]["number"], "11");
-    let (_, body) = w.get("/matrix?q[][pacticipant]=Foo&q[][pacticipant]=Bar").await;
+    let (_, body) = w
+        .get("/matrix?q[][pacticipant]=Foo&q[][pacticipant]=Bar")
+        .await;
     assert_eq!(
         body["matrix"].as_array().unwrap().len(),
         3,
@@ -633,7 +643,9 @@ async fn the_path_forms_of_can_i_deploy_and_can_i_merge_decide_like_the_query_fo
     w.tag("Bar", "10", "production").await;
 
     let (status, body) = w
-        .get("/pacticipants/Foo/branches/main/latest-version/can-i-deploy/to-environment/production")
+        .get(
+            "/pacticipants/Foo/branches/main/latest-version/can-i-deploy/to-environment/production",
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(deployable(&body), &json!(true), "{body}");
@@ -646,7 +658,9 @@ async fn the_path_forms_of_can_i_deploy_and_can_i_merge_decide_like_the_query_fo
         "The verification for the pact between the latest version of Foo from branch feat-x (2) and the version of Bar currently in production (10) failed"
     ));
     let (status, _) = w
-        .get("/pacticipants/Foo/branches/nope/latest-version/can-i-deploy/to-environment/production")
+        .get(
+            "/pacticipants/Foo/branches/nope/latest-version/can-i-deploy/to-environment/production",
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
@@ -671,10 +685,7 @@ async fn the_path_forms_of_can_i_deploy_and_can_i_merge_decide_like_the_query_fo
         .get("/matrix?q[][pacticipant]=Foo&q[][version]=1&latestby=cvp&latest=true&mainBranch=true")
         .await;
     assert_eq!(deployable(&body), &json!(true), "{body}");
-    assert_eq!(
-        body["matrix"][0]["provider"]["version"]["branch"],
-        "main"
-    );
+    assert_eq!(body["matrix"][0]["provider"]["version"]["branch"], "main");
     assert_eq!(
         body["matrix"][0]["provider"]["version"]["branchVersions"][0]["latest"],
         true
@@ -713,7 +724,15 @@ async fn the_matrix_is_also_served_as_a_text_table() {
         .unwrap()
         .starts_with("text/plain"));
     let text = response.text().await.unwrap();
-    assert!(text.starts_with("CONSUMER | C_VERSION | REVISION | PROVIDER | P_VERSION | NUMBER | SUCCESS\n"), "{text}");
-    assert!(text.contains("Foo      | 1         | 1        | Bar      | 10        | 1      | true"), "{text}");
+    assert!(
+        text.starts_with(
+            "CONSUMER | C_VERSION | REVISION | PROVIDER | P_VERSION | NUMBER | SUCCESS\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("Foo      | 1         | 1        | Bar      | 10        | 1      | true"),
+        "{text}"
+    );
     assert!(text.ends_with("\n\nDeployable: true\nReason: All required verification results are published and successful\n"), "{text}");
 }

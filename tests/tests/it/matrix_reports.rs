@@ -5,7 +5,11 @@ use serde_json::{json, Value};
 
 use crate::matrix::World;
 
-async fn get_text(w: &World, path: &str, accept: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
+async fn get_text(
+    w: &World,
+    path: &str,
+    accept: &str,
+) -> (StatusCode, reqwest::header::HeaderMap, String) {
     let response = w
         .client
         .authed(Method::GET, path, &w.tenant.read_only)
@@ -24,33 +28,82 @@ async fn pact_badges_show_the_verification_status_of_the_latest_pact() {
     w.publish("Foo", "1", "Bar", "a").await;
     w.tag("Foo", "1", "prod").await;
 
-    let (status, headers, svg) = get_text(&w, "/pacts/provider/Bar/consumer/Foo/latest/badge", "image/svg+xml").await;
+    let (status, headers, svg) = get_text(
+        &w,
+        "/pacts/provider/Bar/consumer/Foo/latest/badge",
+        "image/svg+xml",
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
-    assert!(headers["content-type"].to_str().unwrap().starts_with("image/svg+xml"));
+    assert!(headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("image/svg+xml"));
     assert_eq!(headers["cache-control"], "no-cache");
-    assert!(svg.starts_with("<!-- Foo version 1 revision 1 Bar version ? number ? -->\n<svg"), "{svg}");
-    assert!(svg.contains(">foo/bar pact</text>") && svg.contains(">unknown</text>"), "{svg}");
+    assert!(
+        svg.starts_with("<!-- Foo version 1 revision 1 Bar version ? number ? -->\n<svg"),
+        "{svg}"
+    );
+    assert!(
+        svg.contains(">foo/bar pact</text>") && svg.contains(">unknown</text>"),
+        "{svg}"
+    );
 
     w.verify("Foo", "1", "Bar", "10", true).await;
-    let (_, _, svg) = get_text(&w, "/pacts/provider/Bar/consumer/Foo/latest/badge.svg", "image/svg+xml").await;
-    assert!(svg.contains(">verified</text>") && svg.contains("#4c1"), "{svg}");
+    let (_, _, svg) = get_text(
+        &w,
+        "/pacts/provider/Bar/consumer/Foo/latest/badge.svg",
+        "image/svg+xml",
+    )
+    .await;
+    assert!(
+        svg.contains(">verified</text>") && svg.contains("#4c1"),
+        "{svg}"
+    );
 
     // A new pact content makes the last verification stale ("changed").
     w.publish("Foo", "2", "Bar", "b").await;
-    let (_, _, svg) = get_text(&w, "/pacts/provider/Bar/consumer/Foo/latest/badge?label=consumer", "*/*").await;
-    assert!(svg.contains(">changed</text>") && svg.contains(">foo pact</text>"), "{svg}");
+    let (_, _, svg) = get_text(
+        &w,
+        "/pacts/provider/Bar/consumer/Foo/latest/badge?label=consumer",
+        "*/*",
+    )
+    .await;
+    assert!(
+        svg.contains(">changed</text>") && svg.contains(">foo pact</text>"),
+        "{svg}"
+    );
 
     // By tag, untagged, and as a matrix badge for a tag pair.
-    let (_, _, svg) = get_text(&w, "/pacts/provider/Bar/consumer/Foo/latest/prod/badge", "*/*").await;
+    let (_, _, svg) = get_text(
+        &w,
+        "/pacts/provider/Bar/consumer/Foo/latest/prod/badge",
+        "*/*",
+    )
+    .await;
     assert!(svg.contains(">verified</text>"), "{svg}");
-    let (_, _, svg) = get_text(&w, "/pacts/provider/Bar/consumer/Foo/latest-untagged/badge", "*/*").await;
+    let (_, _, svg) = get_text(
+        &w,
+        "/pacts/provider/Bar/consumer/Foo/latest-untagged/badge",
+        "*/*",
+    )
+    .await;
     assert!(svg.contains(">unknown</text>"), "{svg}");
     w.tag("Bar", "10", "main").await;
-    let (_, _, svg) = get_text(&w, "/matrix/provider/Bar/latest/main/consumer/Foo/latest/prod/badge", "*/*").await;
-    assert!(svg.contains(">foo (prod)/bar (main) pact</text>") && svg.contains(">verified</text>"), "{svg}");
+    let (_, _, svg) = get_text(
+        &w,
+        "/matrix/provider/Bar/latest/main/consumer/Foo/latest/prod/badge",
+        "*/*",
+    )
+    .await;
+    assert!(
+        svg.contains(">foo (prod)/bar (main) pact</text>") && svg.contains(">verified</text>"),
+        "{svg}"
+    );
 
     // Unknown names still get a badge.
-    let (status, _, svg) = get_text(&w, "/pacts/provider/Nope/consumer/Foo/latest/badge", "*/*").await;
+    let (status, _, svg) =
+        get_text(&w, "/pacts/provider/Nope/consumer/Foo/latest/badge", "*/*").await;
     assert_eq!(status, StatusCode::OK);
     assert!(svg.contains(">pact not found</text>"), "{svg}");
 
@@ -81,30 +134,49 @@ async fn can_i_deploy_and_can_i_merge_badges_show_the_decision() {
         "*/*",
     )
     .await;
-    assert!(svg.contains(">can-i-deploy</text>") && svg.contains(">main to production</text>") && svg.contains("#4c1"), "{svg}");
+    assert!(
+        svg.contains(">can-i-deploy</text>")
+            && svg.contains(">main to production</text>")
+            && svg.contains("#4c1"),
+        "{svg}"
+    );
     let (_, _, svg) = get_text(
         &w,
         "/pacticipants/Foo/branches/nope/latest-version/can-i-deploy/to-environment/production/badge",
         "*/*",
     )
     .await;
-    assert!(svg.contains(">branch</text>") && svg.contains(">not found</text>"), "{svg}");
+    assert!(
+        svg.contains(">branch</text>") && svg.contains(">not found</text>"),
+        "{svg}"
+    );
     let (_, _, svg) = get_text(
         &w,
         "/pacticipants/Foo/latest-version/dev/can-i-deploy/to/production/badge?label=deploy",
         "*/*",
     )
     .await;
-    assert!(svg.contains(">deploy</text>") && svg.contains(">dev to production</text>"), "{svg}");
+    assert!(
+        svg.contains(">deploy</text>") && svg.contains(">dev to production</text>"),
+        "{svg}"
+    );
 
-    let (_, headers, svg) = get_text(&w, "/pacticipants/Foo/main-branch/can-i-merge/badge", "*/*").await;
-    assert!(svg.contains(">main branch version</text>"), "no main branch set yet: {svg}");
+    let (_, headers, svg) =
+        get_text(&w, "/pacticipants/Foo/main-branch/can-i-merge/badge", "*/*").await;
+    assert!(
+        svg.contains(">main branch version</text>"),
+        "no main branch set yet: {svg}"
+    );
     assert_eq!(headers["cache-control"], "no-cache");
     w.main_branch("Foo", "main").await;
     w.main_branch("Bar", "main").await;
     w.branch("Bar", "10", "main").await;
-    let (_, headers, svg) = get_text(&w, "/pacticipants/Foo/main-branch/can-i-merge/badge", "*/*").await;
-    assert!(svg.contains(">can-i-merge</text>") && svg.contains(">success</text>"), "{svg}");
+    let (_, headers, svg) =
+        get_text(&w, "/pacticipants/Foo/main-branch/can-i-merge/badge", "*/*").await;
+    assert!(
+        svg.contains(">can-i-merge</text>") && svg.contains(">success</text>"),
+        "{svg}"
+    );
     assert_eq!(headers["cache-control"], "max-age=30");
 }
 
@@ -128,25 +200,46 @@ async fn the_dashboard_lists_head_pacts_with_their_latest_verification() {
     let items = body["items"].as_array().unwrap();
     let versions: Vec<(&str, &str)> = items
         .iter()
-        .map(|i| (i["consumer"]["name"].as_str().unwrap(), i["consumer"]["version"]["number"].as_str().unwrap()))
+        .map(|i| {
+            (
+                i["consumer"]["name"].as_str().unwrap(),
+                i["consumer"]["version"]["number"].as_str().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(items.len(), 4, "latest, tagged and deployed pacts: {versions:?}");
-    let foo1 = items.iter().find(|i| i["consumer"]["version"]["number"] == "1" && i["consumer"]["name"] == "Foo").unwrap();
+    assert_eq!(
+        items.len(),
+        4,
+        "latest, tagged and deployed pacts: {versions:?}"
+    );
+    let foo1 = items
+        .iter()
+        .find(|i| i["consumer"]["version"]["number"] == "1" && i["consumer"]["name"] == "Foo")
+        .unwrap();
     assert_eq!(foo1["pactTags"][0]["name"], "prod");
     assert_eq!(foo1["verificationStatus"], "success");
     assert_eq!(foo1["latestVerificationResult"]["success"], true);
     assert_eq!(foo1["provider"]["version"]["number"], "10");
     assert_eq!(foo1["latestVerificationResultTags"][0]["name"], "prod");
     assert_eq!(foo1["webhookStatus"], "none");
-    let foo2 = items.iter().find(|i| i["consumer"]["version"]["number"] == "2").unwrap();
+    let foo2 = items
+        .iter()
+        .find(|i| i["consumer"]["version"]["number"] == "2")
+        .unwrap();
     assert_eq!(foo2["verificationStatus"], "failed");
-    let foo3 = items.iter().find(|i| i["consumer"]["version"]["number"] == "3").unwrap();
+    let foo3 = items
+        .iter()
+        .find(|i| i["consumer"]["version"]["number"] == "3")
+        .unwrap();
     assert_eq!(foo3["verificationStatus"], "never");
     assert_eq!(foo3["consumer"]["version"]["branch"], "main");
     assert_eq!(foo3["provider"]["version"], Value::Null);
     assert_eq!(
         foo3["_links"]["pb:webhook-status"]["href"],
-        format!("{}/pacts/provider/Bar/consumer/Foo/webhooks/status", w.client.base_url)
+        format!(
+            "{}/pacts/provider/Bar/consumer/Foo/webhooks/status",
+            w.client.base_url
+        )
     );
 
     let (_, body) = w.get("/dashboard/provider/Bar/consumer/Web").await;
@@ -159,8 +252,16 @@ async fn the_dashboard_lists_head_pacts_with_their_latest_verification() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     let (_, headers, text) = get_text(&w, "/dashboard", "text/plain").await;
-    assert!(headers["content-type"].to_str().unwrap().starts_with("text/plain"));
-    assert!(text.starts_with("CONSUMER_NAME | C_VERSION | C_TAGS | PROVIDER_NAME | P_VERSION | P_TAGS | SUCCESS"), "{text}");
+    assert!(headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    assert!(
+        text.starts_with(
+            "CONSUMER_NAME | C_VERSION | C_TAGS | PROVIDER_NAME | P_VERSION | P_TAGS | SUCCESS"
+        ),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -179,7 +280,10 @@ async fn metrics_count_the_tenants_broker_data() {
 
     let (status, body) = w.get("/metrics").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["pacticipants"], json!({"count": 2, "withMainBranchSetCount": 1}));
+    assert_eq!(
+        body["pacticipants"],
+        json!({"count": 2, "withMainBranchSetCount": 1})
+    );
     assert_eq!(body["integrations"]["count"], 1);
     assert_eq!(body["pactPublications"]["count"], 2);
     assert_eq!(body["pactVersions"]["count"], 1);
@@ -187,17 +291,29 @@ async fn metrics_count_the_tenants_broker_data() {
     assert_eq!(body["verificationResults"]["count"], 2);
     assert_eq!(body["verificationResults"]["successCount"], 1);
     assert_eq!(body["verificationResults"]["failureCount"], 1);
-    assert_eq!(body["verificationResultsPerPactVersion"]["distribution"], json!({"2": 1}));
-    assert_eq!(body["pactRevisionsPerConsumerVersion"]["distribution"], json!({"1": 2}));
+    assert_eq!(
+        body["verificationResultsPerPactVersion"]["distribution"],
+        json!({"2": 1})
+    );
+    assert_eq!(
+        body["pactRevisionsPerConsumerVersion"]["distribution"],
+        json!({"1": 2})
+    );
     assert_eq!(body["pacticipantVersions"]["count"], 4);
     assert_eq!(body["pacticipantVersions"]["withBranchCount"], 1);
-    assert_eq!(body["tags"], json!({"count": 1, "distinctCount": 1, "distinctWithPacticipantCount": 1}));
+    assert_eq!(
+        body["tags"],
+        json!({"count": 1, "distinctCount": 1, "distinctWithPacticipantCount": 1})
+    );
     assert_eq!(body["environments"]["count"], 1);
     assert_eq!(body["deployedVersions"]["currentlyDeployedCount"], 1);
     assert_eq!(body["releasedVersions"]["currentlySupportedCount"], 1);
     assert_eq!(body["matrix"]["count"], -1);
     assert_eq!(body["webhooks"]["count"], 0);
-    assert!(body["pactPublications"]["first"].as_str().unwrap().ends_with("+00:00"));
+    assert!(body["pactPublications"]["first"]
+        .as_str()
+        .unwrap()
+        .ends_with("+00:00"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -218,11 +334,20 @@ async fn relationships_and_groups_are_csv_of_the_integration_graph() {
                 .unwrap()
         }
     };
-    let (foo, bar, baz, lonely, island) = (id("Foo").await, id("Bar").await, id("Baz").await, id("Lonely").await, id("Island").await);
+    let (foo, bar, baz, lonely, island) = (
+        id("Foo").await,
+        id("Bar").await,
+        id("Baz").await,
+        id("Lonely").await,
+        id("Island").await,
+    );
 
     let (status, headers, csv) = get_text(&w, "/relationships", "text/csv").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
     assert_eq!(
         csv,
         format!(

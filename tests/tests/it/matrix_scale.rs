@@ -20,14 +20,21 @@ async fn scale_database() -> String {
     if let Ok(url) = std::env::var("MATRIX_SCALE_DATABASE_URL") {
         return url;
     }
-    let name = format!("matrix_scale_{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let name = format!(
+        "matrix_scale_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
     let admin = PgPoolOptions::new().connect(&server_url()).await.unwrap();
     sqlx::raw_sql(&format!("create database {name}"))
         .execute(&admin)
         .await
         .unwrap();
     let url = with_parts(&server_url(), Some(&name), None);
-    let pool = PgPoolOptions::new().max_connections(1).connect(&url).await.unwrap();
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .unwrap();
     provisioning::migrations::TENANT
         .run(&pool)
         .await
@@ -43,7 +50,12 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
 }
 
-async fn measure(conn: &mut PgConnection, label: &str, query: &str, can_i_deploy: bool) -> Duration {
+async fn measure(
+    conn: &mut PgConnection,
+    label: &str,
+    query: &str,
+    can_i_deploy: bool,
+) -> Duration {
     let params = parse_nested_query(query).unwrap();
     let (selectors, options) = if can_i_deploy {
         selectors::parse_can_i_deploy_query(&params)

@@ -59,8 +59,14 @@ pub async fn find(
     options: Options,
 ) -> sqlx::Result<QueryResults> {
     let ignore_selectors = resolve(conn, &options.ignore, SelectorKind::Ignore, &[], None).await?;
-    let specified =
-        resolve(conn, selectors, SelectorKind::Specified, &ignore_selectors, None).await?;
+    let specified = resolve(
+        conn,
+        selectors,
+        SelectorKind::Specified,
+        &ignore_selectors,
+        None,
+    )
+    .await?;
     let infer = options.infers_selectors();
     let integrations = find_integrations(conn, &specified, infer).await?;
     let mut all = specified;
@@ -265,7 +271,8 @@ async fn find_integrations(
             .await?
             .into_iter()
             .map(|mut integration| {
-                integration.required = specified_names.contains(&integration.consumer_name.as_str());
+                integration.required =
+                    specified_names.contains(&integration.consumer_name.as_str());
                 integration
             })
             .collect()
@@ -392,7 +399,12 @@ pub fn apply_latestby(latestby: Option<LatestBy>, rows: Vec<MatrixRow>) -> Vec<M
                 row.provider_name.clone(),
                 None,
             ),
-            LatestBy::Cp => (row.consumer_name.clone(), None, row.provider_name.clone(), None),
+            LatestBy::Cp => (
+                row.consumer_name.clone(),
+                None,
+                row.provider_name.clone(),
+                None,
+            ),
         }
     };
     let mut groups: Vec<(Key, Vec<MatrixRow>)> = Vec::new();
@@ -512,7 +524,7 @@ mod tests {
 
     #[test]
     fn rows_sort_like_the_broker_with_unverified_rows_first() {
-        let mut rows = vec![
+        let mut rows = [
             row("1", Some((5, "a")), Some(50)),
             row("22", None, None),
             row("1", None, None),

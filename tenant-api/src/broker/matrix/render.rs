@@ -10,7 +10,9 @@ use sqlx::PgConnection;
 
 use super::summary::{DeploymentStatusSummary, QueryResults};
 use crate::broker::hal;
-use crate::broker::store::matrix::{self as store, MatrixRow, VersionBranch, VersionEnvironment, VersionTag};
+use crate::broker::store::matrix::{
+    self as store, MatrixRow, VersionBranch, VersionEnvironment, VersionTag,
+};
 
 /// The broker's date format (`xmlschema`, UTC, `+00:00`).
 pub fn format_date(date: &DateTime<Utc>) -> String {
@@ -291,7 +293,9 @@ pub fn matrix_text(results: &QueryResults) -> String {
                 row.pact_revision_number.to_string(),
                 row.provider_name.clone(),
                 row.provider_version_number.clone().unwrap_or_default(),
-                row.verification_number.map(|n| n.to_string()).unwrap_or_default(),
+                row.verification_number
+                    .map(|n| n.to_string())
+                    .unwrap_or_default(),
                 row.success.map(|s| s.to_string()).unwrap_or_default(),
             ]
         })
@@ -310,7 +314,15 @@ pub fn matrix_text(results: &QueryResults) -> String {
     format!(
         "{}\n\nDeployable: {deployable}\nReason: {reason}\n",
         table(
-            &["consumer", "c_version", "revision", "provider", "p_version", "number", "success"],
+            &[
+                "consumer",
+                "c_version",
+                "revision",
+                "provider",
+                "p_version",
+                "number",
+                "success"
+            ],
             &rows
         )
     )
@@ -324,7 +336,10 @@ mod tests {
     fn tables_are_laid_out_like_table_print() {
         let text = table(
             &["consumer", "success"],
-            &[vec!["Foo".into(), "true".into()], vec!["A-much-longer-name".into(), "".into()]],
+            &[
+                vec!["Foo".into(), "true".into()],
+                vec!["A-much-longer-name".into(), "".into()],
+            ],
         );
         assert_eq!(
             text,

@@ -256,7 +256,11 @@ pub fn option_errors(options: &Options, environment_found: bool) -> Vec<String> 
     if let (Some(name), false) = (&options.environment, environment_found) {
         errors.push(format!("Environment with name '{name}' does not exist"));
     }
-    if options.limit.as_deref().is_some_and(|limit| ruby_to_i(limit) < 1) {
+    if options
+        .limit
+        .as_deref()
+        .is_some_and(|limit| ruby_to_i(limit) < 1)
+    {
         errors.push("The limit must be 1 or greater.".to_owned());
     }
     if let Some(latestby) = &options.unknown_latestby {
@@ -282,7 +286,10 @@ pub enum VersionRef {
     Any,
     /// A version that was asked for but does not exist (the broker's id -1): matches no row.
     Missing,
-    Found { id: i64, number: String },
+    Found {
+        id: i64,
+        number: String,
+    },
 }
 
 /// A selector with the ids looked up (`PactBroker::Matrix::ResolvedSelector`).

@@ -129,8 +129,7 @@ impl<'a> DeploymentStatusSummary<'a> {
         {
             return Some(false);
         }
-        if rows.iter().any(|row| row.success.is_none()) || !self.required_without_row.is_empty()
-        {
+        if rows.iter().any(|row| row.success.is_none()) || !self.required_without_row.is_empty() {
             return None;
         }
         Some(rows.iter().all(|row| row.success == Some(true)))
@@ -277,10 +276,15 @@ impl<'a> DeploymentStatusSummary<'a> {
 }
 
 fn describe(selector: Option<&ResolvedSelector>) -> String {
-    selector.map(ResolvedSelector::description).unwrap_or_default()
+    selector
+        .map(ResolvedSelector::description)
+        .unwrap_or_default()
 }
 
-fn not_verified(consumer: Option<&ResolvedSelector>, provider: Option<&ResolvedSelector>) -> String {
+fn not_verified(
+    consumer: Option<&ResolvedSelector>,
+    provider: Option<&ResolvedSelector>,
+) -> String {
     format!(
         "There is no verified pact between {} and {}",
         describe(consumer),
@@ -310,26 +314,28 @@ fn dummy_selectors(results: &QueryResults) -> Vec<ResolvedSelector> {
             false,
             false,
         ));
-        push(match (row.provider_version_id, &row.provider_version_number) {
-            (Some(id), Some(number)) => ResolvedSelector::for_version(
-                row.provider_id,
-                &row.provider_name,
-                id,
-                number,
-                None,
-                blank(),
-                SelectorKind::Inferred,
-                false,
-                false,
-            ),
-            _ => ResolvedSelector::for_pacticipant(
-                row.provider_id,
-                &row.provider_name,
-                blank(),
-                SelectorKind::Inferred,
-                false,
-            ),
-        });
+        push(
+            match (row.provider_version_id, &row.provider_version_number) {
+                (Some(id), Some(number)) => ResolvedSelector::for_version(
+                    row.provider_id,
+                    &row.provider_name,
+                    id,
+                    number,
+                    None,
+                    blank(),
+                    SelectorKind::Inferred,
+                    false,
+                    false,
+                ),
+                _ => ResolvedSelector::for_pacticipant(
+                    row.provider_id,
+                    &row.provider_name,
+                    blank(),
+                    SelectorKind::Inferred,
+                    false,
+                ),
+            },
+        );
     }
     for integration in &results.integrations {
         push(ResolvedSelector::for_pacticipant(
@@ -356,7 +362,11 @@ mod tests {
     use crate::broker::matrix::selectors::{LatestBy, UnresolvedSelector};
     use chrono::Utc;
 
-    fn row(consumer: (&str, &str), provider: Option<(&str, &str)>, success: Option<bool>) -> MatrixRow {
+    fn row(
+        consumer: (&str, &str),
+        provider: Option<(&str, &str)>,
+        success: Option<bool>,
+    ) -> MatrixRow {
         let id = |name: &str| if name == "Foo" { 1 } else { 2 };
         MatrixRow {
             consumer_id: id(consumer.0),
@@ -384,7 +394,17 @@ mod tests {
             version: Some("1".into()),
             ..UnresolvedSelector::named("Foo")
         };
-        ResolvedSelector::for_version(1, "Foo", 10, "1", None, original, SelectorKind::Specified, false, false)
+        ResolvedSelector::for_version(
+            1,
+            "Foo",
+            10,
+            "1",
+            None,
+            original,
+            SelectorKind::Specified,
+            false,
+            false,
+        )
     }
 
     fn bar_in_prod() -> ResolvedSelector {
@@ -392,7 +412,17 @@ mod tests {
             environment: Some("prod".into()),
             ..UnresolvedSelector::named("Bar")
         };
-        ResolvedSelector::for_version(2, "Bar", 20, "2", None, original, SelectorKind::Inferred, false, false)
+        ResolvedSelector::for_version(
+            2,
+            "Bar",
+            20,
+            "2",
+            None,
+            original,
+            SelectorKind::Inferred,
+            false,
+            false,
+        )
     }
 
     fn results(rows: Vec<MatrixRow>, selectors: Vec<ResolvedSelector>) -> QueryResults {
@@ -416,22 +446,35 @@ mod tests {
 
     #[test]
     fn a_successful_verification_by_the_deployed_provider_is_deployable() {
-        let r = results(vec![row(("Foo", "1"), Some(("Bar", "2")), Some(true))], vec![foo_v1(), bar_in_prod()]);
+        let r = results(
+            vec![row(("Foo", "1"), Some(("Bar", "2")), Some(true))],
+            vec![foo_v1(), bar_in_prod()],
+        );
         let summary = DeploymentStatusSummary::new(&r);
         assert_eq!(summary.deployable(), Some(true));
         assert_eq!(
             summary.reasons(),
-            [Reason::success("All required verification results are published and successful")]
+            [Reason::success(
+                "All required verification results are published and successful"
+            )]
         );
         assert_eq!(
             summary.counts(),
-            Counts { success: 1, failed: 0, unknown: 0, ignored: None }
+            Counts {
+                success: 1,
+                failed: 0,
+                unknown: 0,
+                ignored: None
+            }
         );
     }
 
     #[test]
     fn a_failed_verification_is_not_deployable_and_names_both_versions() {
-        let r = results(vec![row(("Foo", "1"), Some(("Bar", "2")), Some(false))], vec![foo_v1(), bar_in_prod()]);
+        let r = results(
+            vec![row(("Foo", "1"), Some(("Bar", "2")), Some(false))],
+            vec![foo_v1(), bar_in_prod()],
+        );
         let summary = DeploymentStatusSummary::new(&r);
         assert_eq!(summary.deployable(), Some(false));
         assert_eq!(
@@ -442,7 +485,10 @@ mod tests {
 
     #[test]
     fn an_unverified_pact_is_unknown() {
-        let r = results(vec![row(("Foo", "1"), None, None)], vec![foo_v1(), bar_in_prod()]);
+        let r = results(
+            vec![row(("Foo", "1"), None, None)],
+            vec![foo_v1(), bar_in_prod()],
+        );
         let summary = DeploymentStatusSummary::new(&r);
         assert_eq!(summary.deployable(), None);
         assert_eq!(
@@ -467,7 +513,10 @@ mod tests {
         let missing = ResolvedSelector::for_missing_version(
             1,
             "Foo",
-            UnresolvedSelector { version: Some("9".into()), ..UnresolvedSelector::named("Foo") },
+            UnresolvedSelector {
+                version: Some("9".into()),
+                ..UnresolvedSelector::named("Foo")
+            },
             SelectorKind::Specified,
             false,
         );
@@ -482,7 +531,8 @@ mod tests {
     }
 
     #[test]
-    fn no_rows_and_no_requirements_means_no_missing_dependencies_with_a_warning_without_destination() {
+    fn no_rows_and_no_requirements_means_no_missing_dependencies_with_a_warning_without_destination(
+    ) {
         let mut r = results(Vec::new(), vec![foo_v1()]);
         r.integrations.clear();
         r.options.environment = None;
@@ -512,12 +562,19 @@ mod tests {
         let summary = DeploymentStatusSummary::new(&r);
         assert_eq!(summary.deployable(), Some(true));
         assert_eq!(summary.counts().ignored, Some(1));
-        assert_eq!(summary.counts().unknown, 0, "the ignored row covers the integration");
+        assert_eq!(
+            summary.counts().unknown,
+            0,
+            "the ignored row covers the integration"
+        );
     }
 
     #[test]
     fn ignoring_something_that_does_not_exist_warns() {
-        let mut r = results(vec![row(("Foo", "1"), Some(("Bar", "2")), Some(true))], vec![foo_v1(), bar_in_prod()]);
+        let mut r = results(
+            vec![row(("Foo", "1"), Some(("Bar", "2")), Some(true))],
+            vec![foo_v1(), bar_in_prod()],
+        );
         r.resolved_ignore_selectors = vec![ResolvedSelector::for_missing_pacticipant(
             UnresolvedSelector::named("Nope"),
             SelectorKind::Ignore,
@@ -540,12 +597,18 @@ mod tests {
             21,
             "3",
             None,
-            UnresolvedSelector { environment: Some("prod".into()), ..UnresolvedSelector::named("Bar") },
+            UnresolvedSelector {
+                environment: Some("prod".into()),
+                ..UnresolvedSelector::named("Bar")
+            },
             SelectorKind::Inferred,
             false,
             true,
         );
-        let r = results(vec![row(("Foo", "1"), None, None)], vec![foo_v1(), bar_in_prod(), other]);
+        let r = results(
+            vec![row(("Foo", "1"), None, None)],
+            vec![foo_v1(), bar_in_prod(), other],
+        );
         let summary = DeploymentStatusSummary::new(&r);
         assert_eq!(
             summary.reasons()[0].text,

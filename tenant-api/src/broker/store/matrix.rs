@@ -77,7 +77,9 @@ pub async fn versions_for_selector(
     };
     let mut sets: Vec<String> = Vec::new();
     if selector.version.is_some() {
-        sets.push("(select version_id from version where pacticipant_id = pid.id and number = $2)".into());
+        sets.push(
+            "(select version_id from version where pacticipant_id = pid.id and number = $2)".into(),
+        );
     }
     let mut latest_applied = false;
     if selector.main_branch {
@@ -109,7 +111,9 @@ pub async fn versions_for_selector(
         );
     }
     if selector.tag.is_some() {
-        sets.push("(select version_id from tag where pacticipant_id = pid.id and name = $3)".into());
+        sets.push(
+            "(select version_id from tag where pacticipant_id = pid.id and name = $3)".into(),
+        );
     }
     if sets.is_empty() {
         sets.push("(select version_id from version where pacticipant_id = pid.id)".into());
@@ -301,12 +305,14 @@ fn verifications(latest_only: bool, filter: &str) -> String {
 
 /// The sort key of a row: newest action first (a verification after its pact, or the pact),
 /// as the broker orders before its limit.
-const LAST_ACTION: &str = "(case when verification_created_at is not null and verification_created_at > published_at
+const LAST_ACTION: &str =
+    "(case when verification_created_at is not null and verification_created_at > published_at
        then verification_created_at else published_at end) desc,
   pact_publication_id desc, revision_number desc, verification_id desc";
 
 /// A publication `p` with the matching verifications `v` as one row each.
-const ROW_COLUMNS: &str = "p.*, v.verification_id, v.provider_version_id, v.number as verification_number,
+const ROW_COLUMNS: &str =
+    "p.*, v.verification_id, v.provider_version_id, v.number as verification_number,
     v.success, v.execution_date, v.created_at as verification_created_at";
 
 /// Names, numbers and the pact's SHA for the (at most `limit`) rows of `r`, in order.

@@ -170,22 +170,40 @@ pub async fn dashboard(
 ) -> sqlx::Result<Vec<DashboardItem>> {
     let (consumer, provider) = integration.unzip();
     sqlx::query_as(
-        "with scope as (
-             select pp.* from pact_publication pp
-             where ($1::text is null or pp.consumer_id = (select pacticipant_id from pacticipant where name = $1))
-               and ($2::text is null or pp.provider_id = (select pacticipant_id from pacticipant where name = $2))
+        "with recursive
+         pairs as (
+             select i.consumer_id, i.provider_id from integration i
+             where ($1::text is null or i.consumer_id = (select pacticipant_id from pacticipant where name = $1))
+               and ($2::text is null or i.provider_id = (select pacticipant_id from pacticipant where name = $2))
+         ),
+         -- Distinct (pacticipant, tag name) pairs, skipping through the tag index.
+         tag_names as (
+             (select t.pacticipant_id, t.name from tag t order by t.pacticipant_id, t.name limit 1)
+             union all
+             select nx.pacticipant_id, nx.name from tag_names tn
+             cross join lateral (select t.pacticipant_id, t.name from tag t
+                                 where (t.pacticipant_id, t.name) > (tn.pacticipant_id, tn.name)
+                                 order by t.pacticipant_id, t.name limit 1) nx
          ),
          heads as (
-             (select distinct on (consumer_id, provider_id) pact_publication_id from scope
-              order by consumer_id, provider_id, consumer_version_id desc)
+             select l.pact_publication_id from pairs i
+             cross join lateral (select pp.pact_publication_id from pact_publication pp
+                                 where pp.provider_id = i.provider_id and pp.consumer_id = i.consumer_id
+                                 order by pp.consumer_version_id desc limit 1) l
              union
-             (select distinct on (s.consumer_id, s.provider_id, t.name) s.pact_publication_id
-              from scope s join tag t on t.version_id = s.consumer_version_id
-              order by s.consumer_id, s.provider_id, t.name, s.consumer_version_id desc)
+             select l.pact_publication_id from pairs i
+             join tag_names tn on tn.pacticipant_id = i.consumer_id
+             cross join lateral (select pp.pact_publication_id from tag t
+                                 join pact_publication pp on pp.consumer_version_id = t.version_id
+                                                         and pp.provider_id = i.provider_id
+                                 where t.pacticipant_id = i.consumer_id and t.name = tn.name
+                                 order by t.version_id desc limit 1) l
              union
-             (select s.pact_publication_id from scope s
-              where s.consumer_version_id in (select version_id from deployed_version where undeployed_at is null
-                                              union select version_id from released_version where support_ended_at is null))
+             select pp.pact_publication_id
+             from (select version_id from deployed_version where undeployed_at is null
+                   union select version_id from released_version where support_ended_at is null) x
+             join pact_publication pp on pp.consumer_version_id = x.version_id
+             join pairs i on i.consumer_id = pp.consumer_id and i.provider_id = pp.provider_id
          ),
          page as (
              select pp.*, c.name as consumer_name, p.name as provider_name
@@ -200,9 +218,11 @@ pub async fn dashboard(
                 pg.revision_number, pg.updated_at as pact_created_at,
                 array(select t.name from tag t
                       where t.version_id = pg.consumer_version_id
-                        and not exists (select 1 from pact_publication later join tag lt on lt.version_id = later.consumer_version_id
-                                         where later.consumer_id = pg.consumer_id and later.provider_id = pg.provider_id
-                                           and lt.name = t.name and later.consumer_version_id > pg.consumer_version_id)
+                        and not exists (select 1 from tag lt
+                                         join pact_publication later on later.consumer_version_id = lt.version_id
+                                                                    and later.provider_id = pg.provider_id
+                                         where lt.pacticipant_id = pg.consumer_id and lt.name = t.name
+                                           and lt.version_id > pg.consumer_version_id)
                       order by t.name) as head_tags,
                 array(select b.name from branch_version bv join branch b on b.branch_id = bv.branch_id
                       where bv.version_id = pg.consumer_version_id

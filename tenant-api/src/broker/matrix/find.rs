@@ -444,9 +444,11 @@ pub fn apply_latestby(latestby: Option<LatestBy>, rows: Vec<MatrixRow>) -> Vec<M
 /// provider (and, if it names a version, that version).
 fn ignore_row(ignore_selectors: &[ResolvedSelector], row: &MatrixRow) -> bool {
     ignore_selectors.iter().any(|s| {
+        // A missing ignored version matches nothing, not the rows without a provider version.
         let matches = |pacticipant_id: i64, version_id: Option<i64>| {
             s.pacticipant_id == Some(pacticipant_id)
-                && (s.only_pacticipant_name_specified() || s.version_id() == version_id)
+                && (s.only_pacticipant_name_specified()
+                    || (s.version_id().is_some() && s.version_id() == version_id))
         };
         matches(row.consumer_id, Some(row.consumer_version_id))
             || matches(row.provider_id, row.provider_version_id)
@@ -520,6 +522,29 @@ mod tests {
         let cp = apply_latestby(Some(LatestBy::Cp), rows);
         assert_eq!(cp.len(), 1);
         assert!(cp[0].provider_version_id.is_none());
+    }
+
+    #[test]
+    fn an_ignored_version_that_does_not_exist_ignores_no_row() {
+        let missing = ResolvedSelector::for_missing_version(
+            2,
+            "Bar",
+            UnresolvedSelector {
+                version: Some("9".into()),
+                ..UnresolvedSelector::named("Bar")
+            },
+            SelectorKind::Ignore,
+            false,
+        );
+        assert!(!ignore_row(&[missing], &row("1", None, None)));
+        let whole = ResolvedSelector::for_pacticipant(
+            2,
+            "Bar",
+            UnresolvedSelector::named("Bar"),
+            SelectorKind::Ignore,
+            false,
+        );
+        assert!(ignore_row(&[whole], &row("1", None, None)));
     }
 
     #[test]

@@ -7,23 +7,29 @@
 //! collection paging in [`pagination`].
 //! `shared/reference/pact-broker-api.md` is the specification this follows.
 
+mod badges;
 mod body;
 pub use body::BodyLimit;
 pub use webhooks::definition::WebhookPolicy;
 mod branches;
 mod contracts;
 pub mod conventions;
+mod dashboard;
 mod deployments;
 mod environments;
 pub mod hal;
 mod index;
 mod integrations;
 mod labels;
+pub mod matrix;
+mod metrics;
 pub mod names;
 mod pact_document;
 mod pacticipants;
 mod pacts;
 pub mod pagination;
+pub mod query;
+mod relationships;
 mod store;
 mod tags;
 mod versions;
@@ -198,9 +204,80 @@ pub fn router() -> Router<AppState> {
                 .delete(webhooks::delete_webhook),
         )
         // --- End of broker resources.
+        .merge(matrix_routes())
         // The broker's HTTP conventions, on every route above (keep these last): a 405 for a
         // method a route lacks (set here so that the tenant gate also guards it; `OPTIONS` is
         // answered from it), and content negotiation around each handler.
         .method_not_allowed_fallback(conventions::method_not_allowed)
         .route_layer(axum::middleware::from_fn(conventions::negotiate))
+}
+
+/// Matrix, can-i-deploy, can-i-merge, badges, dashboard, metrics, relationships and groups
+/// (the "matrix and can-i-deploy" part of the API). Static segments (`…/latest/badge`) take
+/// precedence over parameters (`…/latest/{tag}`), as the broker's route order has it.
+fn matrix_routes() -> Router<AppState> {
+    // Badge paths also answer with a `.svg` suffix, the way READMEs embed them.
+    let badge =
+        |router: Router<AppState>, path: &str, handler: axum::routing::MethodRouter<AppState>| {
+            router
+                .route(&format!("{path}/badge"), handler.clone())
+                .route(&format!("{path}/badge.svg"), handler)
+        };
+    let mut router = Router::new()
+        .route("/matrix", get(matrix::get_matrix))
+        .route("/can-i-deploy", get(matrix::get_can_i_deploy))
+        .route(
+            "/matrix/provider/{provider}/consumer/{consumer}",
+            get(matrix::get_matrix_for_consumer_and_provider),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/latest-version/{tag}/can-i-deploy/to/{to}",
+            get(matrix::get_can_i_deploy_tag_to_tag),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/branches/{branch}/latest-version/can-i-deploy/to-environment/{environment}",
+            get(matrix::get_can_i_deploy_branch_to_environment),
+        )
+        .route("/dashboard", get(dashboard::get_dashboard))
+        .route(
+            "/dashboard/provider/{provider}/consumer/{consumer}",
+            get(dashboard::get_integration_dashboard),
+        )
+        .route("/metrics", get(metrics::get_metrics))
+        .route("/relationships", get(relationships::get_relationships))
+        .route("/relationships.csv", get(relationships::get_relationships))
+        .route("/groups/{pacticipant}", get(relationships::get_group));
+    for (path, handler) in [
+        (
+            "/pacts/provider/{provider}/consumer/{consumer}/latest",
+            get(badges::get_latest_pact_badge),
+        ),
+        (
+            "/pacts/provider/{provider}/consumer/{consumer}/latest/{tag}",
+            get(badges::get_latest_tagged_pact_badge),
+        ),
+        (
+            "/pacts/provider/{provider}/consumer/{consumer}/latest-untagged",
+            get(badges::get_latest_untagged_pact_badge),
+        ),
+        (
+            "/matrix/provider/{provider}/latest/{provider_tag}/consumer/{consumer}/latest/{tag}",
+            get(badges::get_matrix_badge),
+        ),
+        (
+            "/pacticipants/{pacticipant}/latest-version/{tag}/can-i-deploy/to/{to}",
+            get(badges::get_can_i_deploy_tag_to_tag_badge),
+        ),
+        (
+            "/pacticipants/{pacticipant}/branches/{branch}/latest-version/can-i-deploy/to-environment/{environment}",
+            get(badges::get_can_i_deploy_branch_to_environment_badge),
+        ),
+        (
+            "/pacticipants/{pacticipant}/main-branch/can-i-merge",
+            get(badges::get_can_i_merge_badge),
+        ),
+    ] {
+        router = badge(router, path, handler);
+    }
+    router
 }

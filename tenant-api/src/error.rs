@@ -42,6 +42,9 @@ pub enum Error {
     Unprocessable(FieldErrors),
     #[error("{0}")]
     BadRequest(String),
+    /// A matrix query the broker refuses: its errors are a plain array (`{"errors": [..]}`).
+    #[error("{}", .0.join("; "))]
+    InvalidQuery(Vec<String>),
     /// A conflict with a body in the broker's shape (e.g. publication notices).
     #[error("{message}")]
     Conflict {
@@ -79,6 +82,7 @@ impl Error {
             Self::Validation(_) => (StatusCode::BAD_REQUEST, "validation_failed"),
             Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable_entity"),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            Self::InvalidQuery(_) => (StatusCode::BAD_REQUEST, "invalid_query"),
             Self::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
             Self::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
@@ -158,6 +162,7 @@ impl IntoResponse for Error {
                 Self::Validation(errors) | Self::Unprocessable(errors) => {
                     json!({ "errors": errors })
                 }
+                Self::InvalidQuery(errors) => json!({ "errors": errors }),
                 Self::Conflict {
                     body: Some(body), ..
                 } => body,

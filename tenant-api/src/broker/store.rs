@@ -4,7 +4,9 @@
 pub mod branches;
 pub mod environments;
 pub mod integrations;
+pub mod matrix;
 pub mod pacticipants;
 pub mod pacts;
+pub mod reports;
 pub mod versions;
 pub mod webhooks;

@@ -88,13 +88,19 @@ async fn a_tenant_still_being_provisioned_answers_503_with_retry_after() {
         .execute(&env.control)
         .await
         .unwrap();
-    let failed = wait_for_status(
-        &TenantClient::new(&api, "pending"),
-        "",
-        StatusCode::SERVICE_UNAVAILABLE,
-    )
-    .await;
-    assert!(failed.contains("failed"), "{failed}");
+    // Still 503, now for being failed (once the change notification has reached the cache).
+    let client = TenantClient::new(&api, "pending");
+    let mut last = String::new();
+    for _ in 0..100 {
+        let response = client.request(Method::GET, "/").send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        last = response.text().await.unwrap();
+        if last.contains("(failed)") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(last.contains("(failed)"), "{last}");
 }
 
 /// Polls `GET /` until it answers `status` (cache invalidation is asynchronous); returns the body.

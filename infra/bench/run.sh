@@ -18,3 +18,6 @@ target=${CARGO_TARGET_DIR:-target}
 
 echo "== platform: provisioning, cold and warm tenants, connections, memory"
 "$target/release/bench-platform"
+
+echo "== broker: a tenant with 200,000 versions, 200,000 publications, 1,000,000 verifications"
+BENCH_OUT=target/bench/broker.json "$target/release/bench-broker"

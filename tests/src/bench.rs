@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use serde_json::{json, Value};
 use tokio::process::{Child, Command};
 
 /// Latency figures of one measured series.
@@ -162,4 +163,128 @@ pub async fn timed<T>(f: impl std::future::Future<Output = T>) -> (T, Duration) 
     let started = Instant::now();
     let value = f.await;
     (value, started.elapsed())
+}
+
+/// A tenant the benchmark created, with its read-write token.
+pub struct Tenant {
+    pub subdomain: String,
+    pub token: String,
+}
+
+/// The two services as the benchmarks drive them: over loopback, tenants by `Host` header.
+pub struct Platform {
+    pub http: reqwest::Client,
+    pub control_plane: u16,
+    pub api_port: u16,
+}
+
+impl Platform {
+    pub fn new(http: reqwest::Client, control_plane: u16, api_port: u16) -> Self {
+        Self {
+            http,
+            control_plane,
+            api_port,
+        }
+    }
+
+    pub fn tenant_get(&self, tenant: &Tenant, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .get(format!("http://127.0.0.1:{}{path}", self.api_port))
+            .header("host", format!("{}.localhost", tenant.subdomain))
+            .bearer_auth(&tenant.token)
+    }
+
+    pub async fn signup(&self, subdomain: &str) -> anyhow::Result<Tenant> {
+        let response = self
+            .http
+            .post(format!("http://127.0.0.1:{}/api/signup", self.control_plane))
+            .json(&json!({"organisation": subdomain, "subdomain": subdomain, "email": format!("a@{subdomain}.test"), "password": "correct horse battery staple"}))
+            .send()
+            .await?;
+        anyhow::ensure!(
+            response.status() == 202,
+            "signup {subdomain}: {}",
+            response.status()
+        );
+        let body: Value = response.json().await?;
+        let token = body["tokens"]["readWrite"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        Ok(Tenant {
+            subdomain: subdomain.to_owned(),
+            token,
+        })
+    }
+
+    /// Signup, then poll the tenant API until an authenticated request succeeds.
+    pub async fn signup_until_served(&self, subdomain: &str) -> anyhow::Result<(Tenant, Duration)> {
+        let started = Instant::now();
+        let tenant = self.signup(subdomain).await?;
+        loop {
+            let status = self.tenant_get(&tenant, "/").send().await?.status();
+            if status == 200 {
+                return Ok((tenant, started.elapsed()));
+            }
+            anyhow::ensure!(
+                status == 503,
+                "{subdomain} answered {status} while provisioning"
+            );
+            anyhow::ensure!(
+                started.elapsed() < Duration::from_secs(30),
+                "{subdomain} not served after 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    pub async fn publish(&self, tenant: &Tenant) -> anyhow::Result<()> {
+        let pact = json!({
+            "consumer": {"name": "Web"}, "provider": {"name": "Orders"},
+            "interactions": [{"description": "a request for orders", "request": {"method": "GET", "path": "/orders"},
+                              "response": {"status": 200, "body": [{"id": 1, "total": 9.99}]}}],
+            "metadata": {"pactSpecification": {"version": "2.0.0"}}
+        });
+        let status = self
+            .http
+            .put(format!(
+                "http://127.0.0.1:{}/pacts/provider/Orders/consumer/Web/version/1.0.0",
+                self.api_port
+            ))
+            .header("host", format!("{}.localhost", tenant.subdomain))
+            .bearer_auth(&tenant.token)
+            .json(&pact)
+            .send()
+            .await?
+            .status();
+        anyhow::ensure!(
+            status.is_success(),
+            "publish for {}: {status}",
+            tenant.subdomain
+        );
+        Ok(())
+    }
+
+    pub async fn get_pact(&self, tenant: &Tenant) -> bool {
+        match self
+            .tenant_get(tenant, "/pacts/provider/Orders/consumer/Web/latest")
+            .send()
+            .await
+        {
+            Ok(response) => response.status() == 200 && response.bytes().await.is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+/// One line of a benchmark report.
+#[expect(
+    clippy::print_stdout,
+    reason = "benchmarks report their figures on stdout"
+)]
+pub fn print_summary(name: &str, summary: &Summary, target: &str) {
+    println!(
+        "{name:<48} n={:<6} p50={:>7.2} ms  p95={:>7.2} ms  p99={:>7.2} ms  max={:>7.2} ms   target: {target}",
+        summary.count, summary.p50_ms, summary.p95_ms, summary.p99_ms, summary.max_ms
+    );
 }

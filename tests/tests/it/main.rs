@@ -16,7 +16,6 @@ mod isolation;
 mod matrix;
 mod matrix_cli;
 mod matrix_reports;
-mod matrix_scale;
 mod migrate;
 mod pact_js;
 mod pool_budget;

@@ -2,6 +2,9 @@
 # Installs the third-party tools the tests drive, into .tools/ (idempotent, pinned):
 #   - the Pact CLI (npm @pact-foundation/pact-cli): `pact-broker`, `pact verifier`
 #   - moto server (PyPI): AWS KMS and RDS emulation
+#   - aiosmtpd (PyPI): a real SMTP server the identity tests send mail to
+#   - localstripe + stripe (PyPI): a stateful fake Stripe API that sends signed webhooks, and the
+#     official Python library the billing tests cross-check webhook signatures with
 # Nothing here is needed to *run* Treaty; `make test` calls it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -10,6 +13,9 @@ mkdir -p "$tools"
 
 PACT_CLI_VERSION=18.1.2
 MOTO_VERSION=5.2.5
+AIOSMTPD_VERSION=1.4.6
+LOCALSTRIPE_VERSION=1.15.10
+STRIPE_PY_VERSION=16.1.0
 
 if [ "$(cat "$tools/npm/.pact-cli-version" 2>/dev/null)" != "$PACT_CLI_VERSION" ]; then
   command -v npm >/dev/null || { echo "npm is required (apt-get install -y nodejs npm)" >&2; exit 1; }
@@ -24,4 +30,12 @@ if [ "$(cat "$tools/venv/.moto-version" 2>/dev/null)" != "$MOTO_VERSION" ]; then
   [ -x "$tools/venv/bin/python" ] || python3 -m venv "$tools/venv"
   "$tools/venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
   echo "$MOTO_VERSION" > "$tools/venv/.moto-version"
+fi
+
+python_tools="aiosmtpd==$AIOSMTPD_VERSION localstripe==$LOCALSTRIPE_VERSION stripe==$STRIPE_PY_VERSION"
+if [ "$(cat "$tools/venv/.python-tools" 2>/dev/null)" != "$python_tools" ]; then
+  [ -x "$tools/venv/bin/python" ] || python3 -m venv "$tools/venv"
+  # shellcheck disable=SC2086
+  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check $python_tools
+  echo "$python_tools" > "$tools/venv/.python-tools"
 fi

@@ -8,6 +8,7 @@ use crate::auth::TokenVerifier;
 use crate::config::Config;
 use crate::directory::TenantDirectory;
 use crate::pools::PoolManager;
+use crate::token_usage::TokenUsage;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -17,6 +18,7 @@ pub struct AppState {
     pub directory: Arc<TenantDirectory>,
     pub tokens: Arc<TokenVerifier>,
     pub pools: PoolManager,
+    pub token_usage: Arc<TokenUsage>,
 }
 
 impl axum::extract::FromRef<AppState> for crate::broker::BodyLimit {

@@ -8,9 +8,12 @@
 
 pub mod apps;
 pub mod env;
+pub mod mail;
+pub mod session;
 pub mod tenant_client;
 pub mod tools;
 
 pub use apps::{RunningControlPlane, RunningTenantApi};
 pub use env::TestEnv;
+pub use session::Session;
 pub use tenant_client::{Signup, TenantClient};

@@ -4,9 +4,12 @@
 mod aws_kms;
 mod crash_resume;
 mod data_plane;
+mod identity_flow;
 mod isolation;
 mod migrate;
 mod pool_budget;
 mod publish;
 mod routing;
+mod sessions;
 mod signup;
+mod tokens;

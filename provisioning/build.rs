@@ -1,0 +1,7 @@
+//! Rebuilds this crate when a migration is added or changed: `sqlx::migrate!` embeds the two
+//! migration folders at compile time, and cargo does not watch them on its own.
+
+fn main() {
+    println!("cargo:rerun-if-changed=../migrations/control");
+    println!("cargo:rerun-if-changed=../migrations/tenant");
+}

@@ -387,7 +387,6 @@ pub async fn update_user(
     }
     let after = find_person(&mut tx, admin.tenant_id, id).await?;
     tx.commit().await?;
-    if before.active != after.active {}
     Ok(Json(after))
 }
 

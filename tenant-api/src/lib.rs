@@ -22,6 +22,6 @@ mod keyring;
 pub mod pools;
 mod routes;
 mod state;
-mod token_usage;
+pub mod token_usage;
 
 pub use routes::router;

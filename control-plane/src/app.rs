@@ -1,5 +1,6 @@
 //! Building and running the control plane: connect, migrate (development), bind, then serve HTTP
-//! and run the provisioning worker side by side until shutdown, which drains both.
+//! and run the provisioning worker and the mail outbox side by side until shutdown, which drains
+//! them all.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -18,6 +19,12 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::mail::Mailer;
+use crate::outbox::OutboxHandle;
+use crate::plans::Plans;
+use crate::rate_limit::RateLimiter;
+use crate::redis::Redis;
+use crate::session::SessionStore;
 use crate::state::AppState;
 use crate::worker::{self, Worker};
 
@@ -85,6 +92,19 @@ impl Application {
             config.provisioning_concurrency,
             Duration::from_millis(config.provisioning_poll_ms),
         );
+        let redis = config
+            .redis_url
+            .as_ref()
+            .map(|url| Redis::new(url.expose_secret(), &config.redis_key_prefix))
+            .transpose()?;
+        let mailer = Mailer::new(&config.mail, config.environment).context("mail settings")?;
+        let plans = Arc::new(Plans::load(config.plans_file.as_deref())?);
+        let sessions = SessionStore::new(
+            db.clone(),
+            redis.clone(),
+            Duration::from_secs(config.session_ttl_secs),
+        );
+        let limiter = RateLimiter::new(redis);
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
@@ -93,6 +113,11 @@ impl Application {
             config: Arc::new(config),
             provisioner,
             worker: handle,
+            mailer,
+            sessions,
+            limiter,
+            plans,
+            outbox: OutboxHandle::default(),
         };
         let router = crate::routes::router(state.clone());
         Ok(Self {
@@ -130,20 +155,29 @@ impl Application {
             }
         });
         let worker_task = tokio::spawn(worker.run(stop.clone()));
+        let outbox_task = tokio::spawn(crate::outbox::run(
+            state.clone(),
+            Duration::from_millis(state.config.outbox_poll_ms),
+            stop.clone(),
+        ));
 
         tracing::info!(address = %listener.local_addr()?, "control plane listening on {}", listener.local_addr()?);
         let stop_serving = stop.clone();
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                tokio::select! {
-                    () = shutdown => {}
-                    () = stop_serving.cancelled() => {}
-                }
-            })
-            .await
-            .context("serving HTTP")?;
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            tokio::select! {
+                () = shutdown => {}
+                () = stop_serving.cancelled() => {}
+            }
+        })
+        .await
+        .context("serving HTTP")?;
         stop.cancel();
         worker_task.await.context("provisioning worker")?;
+        outbox_task.await.context("mail outbox")?;
         state.db.close().await;
         Ok(())
     }

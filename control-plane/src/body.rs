@@ -97,3 +97,30 @@ fn serde_urlencoded_from<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> 
     serde_urlencoded::from_bytes(bytes)
         .map_err(|err| Error::BadRequest(format!("the body is not a valid form: {err}")))
 }
+
+/// A query string deserialised into `T`, failures answered as problem JSON (axum's own `Query`
+/// answers plain text).
+pub struct QueryParams<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for QueryParams<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        serde_urlencoded::from_str(query)
+            .map(QueryParams)
+            .map_err(|err| Error::BadRequest(format!("bad query string: {err}")))
+    }
+}
+
+/// A resource id from the path: anything that is not a UUID names nothing.
+pub fn path_id(id: &str, what: &str) -> Result<uuid::Uuid, Error> {
+    uuid::Uuid::parse_str(id).map_err(|_| Error::NotFound(format!("no {what} {id:?}")))
+}

@@ -102,6 +102,38 @@ pub struct Config {
     /// Base delay of the retry back-off, in milliseconds.
     #[arg(long, env = "PROVISIONING_RETRY_BASE_MS", default_value_t = 1000)]
     pub provisioning_retry_base_ms: u64,
+    /// Redis for sessions and rate limits shared by every control-plane instance; PostgreSQL
+    /// sessions and in-process rate limits when unset.
+    #[arg(long, env = "REDIS_URL", value_parser = secret)]
+    pub redis_url: Option<SecretString>,
+    /// Prefix of every Redis key this deployment writes.
+    #[arg(long, env = "REDIS_KEY_PREFIX", default_value = "treaty")]
+    pub redis_key_prefix: String,
+    /// Believe `X-Forwarded-For` for the client's IP (only behind a proxy that sets it).
+    #[arg(long, env = "TRUST_FORWARDED_HEADERS", default_value_t = false)]
+    pub trust_forwarded_headers: bool,
+    /// How long a login session lasts, in seconds.
+    #[arg(long, env = "SESSION_TTL_SECS", default_value_t = 12 * 3600)]
+    pub session_ttl_secs: u64,
+    /// How long a signup confirmation link works, in hours.
+    #[arg(long, env = "CONFIRMATION_TTL_HOURS", default_value_t = 24)]
+    pub confirmation_ttl_hours: u64,
+    /// How long a password-reset link works, in minutes.
+    #[arg(long, env = "PASSWORD_RESET_TTL_MINUTES", default_value_t = 60)]
+    pub password_reset_ttl_minutes: u64,
+    /// How long an invitation link works, in hours.
+    #[arg(long, env = "INVITATION_TTL_HOURS", default_value_t = 7 * 24)]
+    pub invitation_ttl_hours: u64,
+    /// How often queued e-mail (welcome, billing notices) is looked for, in milliseconds.
+    #[arg(long, env = "OUTBOX_POLL_MS", default_value_t = 1000)]
+    pub outbox_poll_ms: u64,
+    /// A plan catalogue replacing the built-in one (see control-plane/plans.json).
+    #[arg(long, env = "PLANS_FILE")]
+    pub plans_file: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub mail: crate::mail::MailSettings,
+    #[command(flatten)]
+    pub rate_limits: crate::rate_limit::RateLimitSettings,
     /// Stop the provisioning worker at a named point, as a crash would (test builds only).
     #[cfg(feature = "failpoints")]
     #[arg(long, env = "TREATY_FAILPOINT")]
@@ -139,5 +171,22 @@ impl Config {
 
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
+    }
+
+    /// Session cookies are `Secure` everywhere but on a developer's plain-HTTP laptop.
+    pub fn secure_cookies(&self) -> bool {
+        self.environment != Environment::Development
+    }
+
+    pub fn confirmation_ttl(&self) -> Duration {
+        Duration::from_secs(self.confirmation_ttl_hours * 3600)
+    }
+
+    pub fn reset_ttl(&self) -> Duration {
+        Duration::from_secs(self.password_reset_ttl_minutes * 60)
+    }
+
+    pub fn invitation_ttl(&self) -> Duration {
+        Duration::from_secs(self.invitation_ttl_hours * 3600)
     }
 }

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -29,6 +29,35 @@ pub enum Error {
     NotFound(String),
     #[error("method not allowed")]
     MethodNotAllowed,
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// Wrong e-mail or password — the same answer for both, so nobody learns which.
+    #[error("the e-mail address or password is wrong")]
+    InvalidCredentials,
+    #[error("confirm your e-mail address first: follow the link in the confirmation e-mail (or ask for a new one at POST /api/signup/resend-confirmation)")]
+    EmailUnconfirmed,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("state-changing requests signed in by cookie need the X-CSRF-Token header from the login response")]
+    CsrfFailed,
+    #[error("a {role} may not hold {scope} tokens")]
+    ScopeExceedsRole { role: String, scope: &'static str },
+    #[error("the {plan} plan allows {limit} {resource}; remove some or upgrade the plan")]
+    PlanLimit {
+        resource: &'static str,
+        limit: i64,
+        plan: String,
+        upgrade_url: String,
+    },
+    /// Unknown, expired and already-used links get the same answer.
+    #[error("this link is invalid, has expired or has already been used")]
+    LinkInvalid,
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("too many requests; try again in {retry_after_secs} seconds")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -48,6 +77,17 @@ impl Error {
             Self::SubdomainTaken(_) => (StatusCode::CONFLICT, "subdomain_taken"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Self::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            Self::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
+            Self::EmailUnconfirmed => (StatusCode::FORBIDDEN, "email_unconfirmed"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::CsrfFailed => (StatusCode::FORBIDDEN, "csrf_failed"),
+            Self::ScopeExceedsRole { .. } => (StatusCode::FORBIDDEN, "scope_exceeds_role"),
+            Self::PlanLimit { .. } => (StatusCode::FORBIDDEN, "plan_limit_reached"),
+            Self::LinkInvalid => (StatusCode::GONE, "link_invalid"),
+            Self::Conflict { code, .. } => (StatusCode::CONFLICT, code),
+            Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
     }
@@ -60,7 +100,12 @@ impl Error {
 
 impl From<sqlx::Error> for Error {
     fn from(err: sqlx::Error) -> Self {
-        Self::Internal(err.into())
+        match err {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => {
+                Self::Unavailable("the control database is unavailable; try again".into())
+            }
+            other => Self::Internal(other.into()),
+        }
     }
 }
 
@@ -85,6 +130,13 @@ struct Problem<'a> {
     code: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<&'a FieldErrors>,
+    /// Plan limits: which limit, on which plan, and where to upgrade.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plan: Option<&'a str>,
+    #[serde(rename = "upgradeUrl", skip_serializing_if = "Option::is_none")]
+    upgrade_url: Option<&'a str>,
 }
 
 impl IntoResponse for Error {
@@ -107,13 +159,50 @@ impl IntoResponse for Error {
                 Self::Validation(errors) => Some(errors),
                 _ => None,
             },
+            limit: None,
+            plan: None,
+            upgrade_url: None,
+        };
+        let problem = match &self {
+            Self::PlanLimit {
+                limit,
+                plan,
+                upgrade_url,
+                ..
+            } => Problem {
+                limit: Some(*limit),
+                plan: Some(plan),
+                upgrade_url: Some(upgrade_url),
+                ..problem
+            },
+            _ => problem,
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();
-        (
+        let mut response = (
             status,
             [(header::CONTENT_TYPE, "application/problem+json")],
             body,
         )
-            .into_response()
+            .into_response();
+        match &self {
+            Self::RateLimited { retry_after_secs } => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            Self::Unavailable(_) => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            Self::Unauthenticated(_) | Self::InvalidCredentials => {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Cookie realm=\"treaty\""),
+                );
+            }
+            _ => {}
+        }
+        response
     }
 }

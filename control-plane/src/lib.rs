@@ -1,21 +1,39 @@
-//! Treaty's control plane: signup, the provisioning worker, and (as the issues land) identity,
-//! billing and the operator console.
+//! Treaty's control plane: signup and its confirmation, identity and access (login sessions,
+//! users and seats, roles, system accounts, API tokens, the audit log), the provisioning worker
+//! and the mail outbox; billing and the operator console as those issues land.
 //!
 //! `main.rs` is a thin shell around [`cli::main`]; tests build an [`app::Application`] directly
 //! and drive it over a real socket.
 
+mod api_tokens;
 pub mod app;
+mod audit;
 mod body;
 pub mod cli;
+mod client_ip;
 pub mod config;
+mod confirmation;
 pub mod error;
 mod http;
+mod invitations;
+mod limits;
+mod links;
+mod login;
+pub mod mail;
+mod outbox;
 mod password;
+mod password_reset;
+pub mod plans;
+pub mod rate_limit;
+mod redis;
+mod role;
 mod routes;
+mod session;
 pub mod setup;
 mod signup;
 mod state;
-mod tokens;
+mod system_accounts;
+mod users;
 pub mod worker;
 
 pub use routes::router;

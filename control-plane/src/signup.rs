@@ -1,18 +1,19 @@
 //! Signup: an organisation claims a subdomain and gets a tenant.
 //!
-//! `POST /api/signup` validates, records the tenant (`requested`), its first administrator and
-//! two API tokens in one transaction, kicks the provisioning worker and answers 202 with a status
-//! URL. The tokens are in that response and nowhere else, ever; they start working the moment the
-//! tenant is `active`. `GET /api/signups/{id}` reports progress; `?wait=N` holds the request
-//! until the tenant is ready (or N seconds, at most 30, have passed), so scripts need no loop.
+//! `POST /api/signup` validates, records the tenant (`requested`) and its first administrator in
+//! one transaction, kicks the provisioning worker, e-mails a single-use confirmation link and
+//! answers 202 with a status URL. No token is handed out here: once the address is confirmed
+//! (see `confirmation`) the administrator signs in and creates tokens, and the tenant API serves
+//! the tenant only when it is both provisioned and confirmed. `GET /api/signups/{id}` reports
+//! progress; `?wait=N` holds the request until the tenant is ready (or N seconds, at most 30,
+//! have passed), so scripts need no loop.
 
 use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
-use provisioning::api_token::TokenScope;
 use provisioning::database_server::TenantDatabase;
 use provisioning::registry::{self, NewTenant};
 use provisioning::{Subdomain, TenantId, TenantStatus};
@@ -20,10 +21,13 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::body::JsonOrForm;
+use crate::audit::{self, Actor};
+use crate::body::{JsonOrForm, QueryParams};
+use crate::client_ip::ClientIp;
+use crate::confirmation;
 use crate::error::{Error, FieldErrors, Result};
+use crate::password;
 use crate::state::AppState;
-use crate::{password, tokens};
 
 /// `POST /api/signup` body.
 #[derive(Deserialize)]
@@ -42,9 +46,6 @@ struct ValidSignup {
     email: String,
     password: SecretString,
 }
-
-const MIN_PASSWORD: usize = 10;
-const MAX_PASSWORD: usize = 256;
 
 impl SignupRequest {
     fn validate(self) -> Result<ValidSignup> {
@@ -81,11 +82,10 @@ impl SignupRequest {
                 .or_default()
                 .push("is not a valid e-mail address".into());
         }
-        let length = password.chars().count();
-        if !password.is_empty() && !(MIN_PASSWORD..=MAX_PASSWORD).contains(&length) {
-            errors.entry("password").or_default().push(format!(
-                "must be between {MIN_PASSWORD} and {MAX_PASSWORD} characters"
-            ));
+        if !password.is_empty() {
+            if let Some(weakness) = password::weakness(&password, &email) {
+                errors.entry("password").or_default().push(weakness);
+            }
         }
         match subdomain {
             Some(subdomain) if errors.is_empty() => Ok(ValidSignup {
@@ -100,7 +100,7 @@ impl SignupRequest {
 }
 
 /// One `@`, a non-empty local part, a dotted domain, no white space, at most 254 characters.
-fn plausible_email(email: &str) -> bool {
+pub fn plausible_email(email: &str) -> bool {
     let Some((local, domain)) = email.split_once('@') else {
         return false;
     };
@@ -121,23 +121,23 @@ pub struct SignupResponse {
     status: TenantStatus,
     status_url: String,
     base_url: String,
-    /// Shown once: only their hashes are kept.
-    tokens: InitialTokens,
+    message: &'static str,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct InitialTokens {
-    read_write: String,
-    read_only: String,
-}
-
-/// Creates a tenant and its first administrator; answers 202 with the status URL and the
-/// tenant's first two API tokens.
+/// Creates a tenant and its first administrator and e-mails the confirmation link; answers 202
+/// with the status URL.
 pub async fn create_signup(
     State(state): State<AppState>,
+    ip: ClientIp,
     JsonOrForm(request): JsonOrForm<SignupRequest>,
 ) -> Result<impl IntoResponse> {
+    state
+        .limiter
+        .check(
+            &format!("signup:ip:{}", ip.key()),
+            state.config.rate_limits.signup,
+        )
+        .await?;
     let signup = request.validate()?;
     let password_hash = password::hash(signup.password).await?;
 
@@ -155,6 +155,11 @@ pub async fn create_signup(
         endpoint: &endpoint,
     };
     registry::insert_requested(&mut tx, &new).await?;
+    sqlx::query("update tenant set plan = $2 where tenant_id = $1")
+        .bind(tenant_id)
+        .bind(&state.plans.default_plan)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query(
         "insert into app_user (user_id, tenant_id, email, password_hash, role)
          values ($1, $2, $3, $4, 'administrator')",
@@ -165,23 +170,26 @@ pub async fn create_signup(
     .bind(password_hash)
     .execute(&mut *tx)
     .await?;
-    let read_write = tokens::issue(
+    let mail = confirmation::confirmation_mail(
         &mut tx,
+        &state,
         tenant_id,
         user_id,
-        "initial read-write",
-        TokenScope::ReadWrite,
+        &signup.email,
+        &signup.organisation,
     )
     .await?;
-    let read_only = tokens::issue(
-        &mut tx,
+    audit::record(
+        &mut *tx,
         tenant_id,
-        user_id,
-        "initial read-only",
-        TokenScope::ReadOnly,
+        &Actor::anonymous(Some(&signup.email), &ip).with_id(user_id),
+        "signup",
+        Some(signup.subdomain.as_str()),
+        serde_json::json!({"organisation": signup.organisation}),
     )
     .await?;
     tx.commit().await?;
+    state.mailer.send_in_background(mail, "confirmation");
 
     state.worker.kick(tenant_id);
     tracing::info!(tenant.id = %tenant_id, tenant.subdomain = %signup.subdomain, "tenant {tenant_id} signed up");
@@ -196,10 +204,7 @@ pub async fn create_signup(
         status: TenantStatus::Requested,
         status_url: status_url.clone(),
         base_url: state.config.tenant_urls.base_url(&signup.subdomain),
-        tokens: InitialTokens {
-            read_write: read_write.reveal().to_owned(),
-            read_only: read_only.reveal().to_owned(),
-        },
+        message: "check your e-mail: follow the confirmation link, then sign in (POST /api/login) and create API tokens",
     };
     Ok((
         StatusCode::ACCEPTED,
@@ -220,6 +225,9 @@ pub struct SignupStatus {
     tenant_id: TenantId,
     subdomain: String,
     status: TenantStatus,
+    /// Whether the signup e-mail address has been confirmed.
+    confirmed: bool,
+    /// Provisioned and confirmed: the tenant API serves it.
     ready: bool,
     base_url: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -232,7 +240,7 @@ const MAX_WAIT: Duration = Duration::from_secs(30);
 pub async fn get_signup(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(query): Query<StatusQuery>,
+    QueryParams(query): QueryParams<StatusQuery>,
 ) -> Result<impl IntoResponse> {
     let not_found = || Error::NotFound(format!("no signup {id:?}"));
     let tenant_id = Uuid::parse_str(&id)
@@ -244,15 +252,21 @@ pub async fn get_signup(
         let tenant = registry::find(&state.db, tenant_id)
             .await?
             .ok_or_else(not_found)?;
+        let confirmed = tenant.confirmed_at.is_some();
         let status = tenant.status();
-        if !status.is_provisioning() || tokio::time::Instant::now() >= deadline {
+        let ready = tenant.is_ready();
+        if ready
+            || !(status.is_provisioning() || status == TenantStatus::Active)
+            || tokio::time::Instant::now() >= deadline
+        {
             let subdomain = Subdomain::parse(&tenant.subdomain)
                 .map_err(|e| anyhow::anyhow!("stored subdomain: {e}"))?;
             let body = SignupStatus {
                 tenant_id,
                 subdomain: tenant.subdomain.clone(),
                 status,
-                ready: status == TenantStatus::Active,
+                confirmed,
+                ready,
                 base_url: state.config.tenant_urls.base_url(&subdomain),
                 message: (status == TenantStatus::Failed).then_some(
                     "provisioning failed; the operators have been alerted and will retry it",

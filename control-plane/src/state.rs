@@ -8,6 +8,11 @@ use sqlx::PgPool;
 
 use crate::body::BodyLimit;
 use crate::config::Config;
+use crate::mail::Mailer;
+use crate::outbox::OutboxHandle;
+use crate::plans::Plans;
+use crate::rate_limit::RateLimiter;
+use crate::session::SessionStore;
 use crate::worker::WorkerHandle;
 
 #[derive(Clone)]
@@ -16,6 +21,21 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub provisioner: Arc<Provisioner>,
     pub worker: WorkerHandle,
+    pub mailer: Mailer,
+    pub sessions: SessionStore,
+    pub limiter: RateLimiter,
+    pub plans: Arc<Plans>,
+    pub outbox: OutboxHandle,
+}
+
+impl AppState {
+    /// Where people go to raise a plan limit.
+    pub fn upgrade_url(&self) -> String {
+        format!(
+            "{}/api/billing",
+            self.config.public_url.trim_end_matches('/')
+        )
+    }
 }
 
 impl FromRef<AppState> for BodyLimit {

@@ -53,10 +53,14 @@ cat <<MSG
 
   Treaty is running: control plane http://localhost:9393, tenant API http://<tenant>.localhost:9292
 
-  1. Sign up (the response holds your tenant's API tokens, shown once):
+  1. Sign up:
        curl -s localhost:9393/api/signup --json '{"organisation":"Acme","subdomain":"acme","email":"lead@acme.test","password":"correct horse battery"}'
-  2. Let tools resolve acme.localhost:   make hosts SUBDOMAIN=acme
-  3. Publish with the Pact CLI:
+  2. Confirm: the confirmation e-mail is a file in .data/mail/ — open its link (curl it).
+  3. Sign in and create a token (README.md "From signup to a published pact" has the commands):
+       curl -s -c .data/cookies localhost:9393/api/login --json '{"email":"lead@acme.test","password":"correct horse battery"}'
+       curl -s -b .data/cookies -H 'X-CSRF-Token: <csrfToken>' localhost:9393/api/settings/tokens --json '{"name":"ci","scope":"read-write"}'
+  4. Let tools resolve acme.localhost:   make hosts SUBDOMAIN=acme
+  5. Publish with the Pact CLI:
        pact-broker publish ./pacts --broker-base-url http://acme.localhost:9292 \\
          --broker-token <readWrite token> --consumer-app-version 1.0.0 --branch main
 

@@ -4,6 +4,9 @@
 #   - moto server (PyPI): AWS KMS and RDS emulation
 #   - the legacy Ruby `pact-broker` client (PyPI pact-python-cli 2.6.4.0): a second, independent client
 #   - pact-js 17 (npm): consumer tests and the FFI verifier from JavaScript
+#   - aiosmtpd (PyPI): a real SMTP server the identity tests send mail to
+#   - localstripe + stripe (PyPI): a stateful fake Stripe API that sends signed webhooks, and the
+#     official Python library the billing tests cross-check webhook signatures with
 # Nothing here is needed to *run* Treaty; `make test` calls it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -14,6 +17,9 @@ PACT_CLI_VERSION=18.1.2
 MOTO_VERSION=5.2.5
 LEGACY_CLI_VERSION=2.6.4.0
 PACT_JS_VERSION=17.1.4
+AIOSMTPD_VERSION=1.4.6
+LOCALSTRIPE_VERSION=1.15.10
+STRIPE_PY_VERSION=16.1.0
 
 if [ "$(cat "$tools/npm/.pact-cli-version" 2>/dev/null)" != "$PACT_CLI_VERSION" ]; then
   command -v npm >/dev/null || { echo "npm is required (apt-get install -y nodejs npm)" >&2; exit 1; }
@@ -42,4 +48,12 @@ if [ "$(cat "$tools/pactjs/.version" 2>/dev/null)" != "$PACT_JS_VERSION" ]; then
   SCARF_ANALYTICS=false npm install --prefix "$tools/pactjs" --no-audit --no-fund --loglevel=error \
     "@pact-foundation/pact@$PACT_JS_VERSION"
   echo "$PACT_JS_VERSION" > "$tools/pactjs/.version"
+fi
+
+python_tools="aiosmtpd==$AIOSMTPD_VERSION localstripe==$LOCALSTRIPE_VERSION stripe==$STRIPE_PY_VERSION"
+if [ "$(cat "$tools/venv/.python-tools" 2>/dev/null)" != "$python_tools" ]; then
+  [ -x "$tools/venv/bin/python" ] || python3 -m venv "$tools/venv"
+  # shellcheck disable=SC2086
+  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check $python_tools
+  echo "$python_tools" > "$tools/venv/.python-tools"
 fi

@@ -34,6 +34,8 @@ pub struct TenantRecord {
     pub failed_at: Option<DateTime<Utc>>,
     pub suspended_at: Option<DateTime<Utc>>,
     pub activated_at: Option<DateTime<Utc>>,
+    /// When the signup e-mail address was confirmed; the tenant is served only after that.
+    pub confirmed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -44,6 +46,11 @@ impl TenantRecord {
             self.failed_at.is_some(),
             self.suspended_at.is_some(),
         )
+    }
+
+    /// Provisioned and confirmed: the tenant API serves it.
+    pub fn is_ready(&self) -> bool {
+        self.status() == TenantStatus::Active && self.confirmed_at.is_some()
     }
 
     pub fn database(&self) -> TenantDatabase {
@@ -58,7 +65,7 @@ impl TenantRecord {
 pub(crate) const COLUMNS: &str =
     "tenant_id, subdomain, organisation, lifecycle, plan, db_host, db_port,
     db_name, db_role, key_provider, wrapped_data_key, data_key_version, db_password_sealed,
-    schema_version, attempts, last_error, failed_at, suspended_at, activated_at, created_at";
+    schema_version, attempts, last_error, failed_at, suspended_at, activated_at, confirmed_at, created_at";
 
 /// A tenant to be created.
 pub struct NewTenant<'a> {
@@ -106,6 +113,21 @@ pub async fn find(
     ))
     .bind(id)
     .fetch_optional(db)
+    .await?)
+}
+
+/// Records that the tenant's signup address is confirmed (idempotent); the caller owns the
+/// transaction. Returns the tenant as it is now.
+pub async fn mark_confirmed(
+    conn: &mut PgConnection,
+    id: TenantId,
+) -> Result<Option<TenantRecord>, ProvisionError> {
+    Ok(sqlx::query_as(&format!(
+        "update tenant set confirmed_at = coalesce(confirmed_at, now())
+         where tenant_id = $1 returning {COLUMNS}"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
     .await?)
 }
 

@@ -20,6 +20,7 @@ use crate::directory::{RedisCache, TenantDirectory};
 use crate::keyring::Keyring;
 use crate::pools::{PoolManager, PoolSettings};
 use crate::state::AppState;
+use crate::token_usage::TokenUsage;
 
 pub struct Application {
     listener: TcpListener,
@@ -71,6 +72,7 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
+        let token_usage = Arc::new(TokenUsage::new(router_db.clone()));
         let state = AppState {
             config: Arc::new(config),
             router_db,
@@ -78,6 +80,7 @@ impl Application {
             tokens,
             pools,
             keyring,
+            token_usage,
         };
         let router = crate::routes::router(state.clone());
         Ok(Self {
@@ -115,6 +118,10 @@ impl Application {
             stop.clone(),
         ));
         let reaper = tokio::spawn(state.pools.clone().run_reaper(stop.clone()));
+        let usage = tokio::spawn(state.token_usage.clone().run(
+            Duration::from_secs(state.config.token_usage_flush_secs.max(1)),
+            stop.clone(),
+        ));
 
         tracing::info!(address = %listener.local_addr()?, "tenant API listening on {}", listener.local_addr()?);
         axum::serve(listener, router)
@@ -122,7 +129,7 @@ impl Application {
             .await
             .context("serving HTTP")?;
         stop.cancel();
-        let _ = tokio::join!(invalidation, reaper);
+        let _ = tokio::join!(invalidation, reaper, usage);
         state.pools.close_all().await;
         state.router_db.close().await;
         Ok(())

@@ -56,6 +56,9 @@ pub struct Config {
     /// How long a verified token is cached without a change notification, in seconds.
     #[arg(long, env = "TOKEN_CACHE_TTL_SECS", default_value_t = 60)]
     pub token_cache_ttl_secs: u64,
+    /// How often tokens' last-used times are written to the control database, in seconds.
+    #[arg(long, env = "TOKEN_USAGE_FLUSH_SECS", default_value_t = 30)]
+    pub token_usage_flush_secs: u64,
     /// Largest request body accepted (pacts can be large), in bytes.
     #[arg(long, env = "TENANT_API_MAX_BODY_BYTES", default_value_t = 10 * 1024 * 1024)]
     pub max_body_bytes: usize,

@@ -38,6 +38,9 @@ pub struct TenantRoute {
     pub data_key_version: i32,
     pub db_password_sealed: Option<Vec<u8>>,
     pub generation: i64,
+    /// The signup e-mail address is confirmed; until then the tenant is not served.
+    #[serde(default)]
+    pub confirmed: bool,
 }
 
 /// How a request names its tenant.
@@ -99,7 +102,7 @@ impl TenantDirectory {
         };
         let route: Option<TenantRoute> = sqlx::query_as(&format!(
             "select tenant_id, subdomain, status, plan, db_host, db_port, db_name, db_role, key_provider,
-                    wrapped_data_key, data_key_version, db_password_sealed, generation
+                    wrapped_data_key, data_key_version, db_password_sealed, generation, confirmed
              from router.tenant_route where {column} = $1"
         ))
         .bind(value)

@@ -27,6 +27,8 @@ pub enum Error {
     UnknownTenant(String),
     #[error("tenant {subdomain:?} is being provisioned ({status}); try again shortly")]
     TenantNotReady { subdomain: String, status: String },
+    #[error("tenant {0:?} is waiting for its signup e-mail address to be confirmed")]
+    TenantUnconfirmed(String),
     #[error("tenant {0:?} is suspended")]
     TenantSuspended(String),
     #[error("{0}")]
@@ -74,7 +76,9 @@ impl Error {
             Self::UnknownHost(_) | Self::UnknownTenant(_) => {
                 (StatusCode::NOT_FOUND, "unknown_tenant")
             }
-            Self::TenantNotReady { .. } => (StatusCode::SERVICE_UNAVAILABLE, "tenant_not_ready"),
+            Self::TenantNotReady { .. } | Self::TenantUnconfirmed(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "tenant_not_ready")
+            }
             Self::TenantSuspended(_) => (StatusCode::FORBIDDEN, "tenant_suspended"),
             Self::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
@@ -107,6 +111,7 @@ impl Error {
             Self::UnknownHost(_)
                 | Self::UnknownTenant(_)
                 | Self::TenantNotReady { .. }
+                | Self::TenantUnconfirmed(_)
                 | Self::TenantSuspended(_)
                 | Self::Unauthenticated(_)
         )

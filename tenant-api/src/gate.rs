@@ -1,7 +1,8 @@
 //! The tenant gate every broker request passes: host → tenant → status → token → scope.
 //!
 //! It resolves the tenant from the host (never from the path or body), refuses tenants that are
-//! unknown (404), still provisioning or failed (503 + `Retry-After`) or suspended (403),
+//! unknown (404), still provisioning, failed or not yet confirmed by e-mail (503 +
+//! `Retry-After`) or suspended (403),
 //! authenticates the token *for that tenant*, and enforces read-only scope. What it establishes
 //! travels as a [`TenantContext`] in the request's extensions; handlers take it as an extractor,
 //! and its [`TenantContext::db`] is the only way to a tenant database connection.
@@ -97,6 +98,9 @@ pub async fn resolve(state: &AppState, parts: &Parts) -> Result<TenantContext, E
         })?;
     let subdomain = route.subdomain.clone();
     match route.status {
+        TenantStatus::Active if !route.confirmed => {
+            return Err(Error::TenantUnconfirmed(subdomain.to_string()))
+        }
         TenantStatus::Active => {}
         TenantStatus::Suspended => return Err(Error::TenantSuspended(subdomain)),
         other => {
@@ -111,6 +115,7 @@ pub async fn resolve(state: &AppState, parts: &Parts) -> Result<TenantContext, E
         .tokens
         .authenticate(&parts.headers, route.tenant_id)
         .await?;
+    state.token_usage.record(principal.token_id);
     if principal.scope == TokenScope::ReadOnly && !read_only_may(&parts.method, parts.uri.path()) {
         return Err(Error::Forbidden(format!(
             "this API token is read-only; {} {} needs a read-write token",

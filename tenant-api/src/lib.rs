@@ -8,7 +8,7 @@
 //! plane keeps serving while the control plane is down.
 
 pub mod app;
-mod auth;
+pub mod auth;
 pub mod broker;
 pub mod config;
 mod diagnostics;
@@ -22,5 +22,6 @@ mod keyring;
 pub mod pools;
 mod routes;
 mod state;
+pub mod token_usage;
 
 pub use routes::router;

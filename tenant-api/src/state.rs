@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::directory::TenantDirectory;
 use crate::keyring::Keyring;
 use crate::pools::PoolManager;
+use crate::token_usage::TokenUsage;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -19,6 +20,7 @@ pub struct AppState {
     pub tokens: Arc<TokenVerifier>,
     pub pools: PoolManager,
     pub keyring: Arc<Keyring>,
+    pub token_usage: Arc<TokenUsage>,
 }
 
 impl axum::extract::FromRef<AppState> for crate::broker::BodyLimit {

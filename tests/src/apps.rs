@@ -53,11 +53,19 @@ impl Drop for Running {
 
 pub struct RunningControlPlane {
     pub running: Running,
+    /// Where it writes e-mail, when it has no SMTP server.
+    pub mail_dir: Option<std::path::PathBuf>,
 }
 
 impl RunningControlPlane {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.running.addr)
+    }
+
+    /// A link the control plane made (e-mails use its configured public URL,
+    /// `http://localhost:9393`), pointed at this instance's real address.
+    pub fn local(&self, link: &str) -> String {
+        link.replace("http://localhost:9393", &self.url(""))
     }
 
     pub async fn stop(self) {
@@ -115,6 +123,20 @@ impl TestEnv {
             "2",
             "--provisioning-retry-base-ms",
             "100",
+            "--mail-dir",
+            self.mail_dir().to_str().expect("utf-8 path"),
+            "--outbox-poll-ms",
+            "100",
+            // Tests sign up and sign in far more often than people do; the rate-limit tests
+            // set their own limits.
+            "--rate-limit-signup",
+            "100000/60",
+            "--rate-limit-login",
+            "100000/60",
+            "--rate-limit-mail",
+            "100000/60",
+            "--rate-limit-links",
+            "100000/60",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -129,8 +151,15 @@ impl TestEnv {
 
     /// A control plane with extra flags (e.g. `--failpoint after-effect:key_created`).
     pub async fn start_control_plane_with(&self, extra: &[&str]) -> RunningControlPlane {
-        let cli = control_plane::config::Cli::try_parse_from(self.control_plane_args(extra))
-            .expect("control-plane args");
+        let args = self.control_plane_args(extra);
+        let mail_dir = (!args.iter().any(|a| a == "--smtp-host")).then(|| {
+            let at = args
+                .iter()
+                .position(|a| a == "--mail-dir")
+                .expect("--mail-dir");
+            std::path::PathBuf::from(&args[at + 1])
+        });
+        let cli = control_plane::config::Cli::try_parse_from(args).expect("control-plane args");
         let app = control_plane::app::Application::build(cli.config)
             .await
             .expect("control plane builds");
@@ -140,7 +169,7 @@ impl TestEnv {
                 let _ = stopped.await;
             })
         });
-        RunningControlPlane { running }
+        RunningControlPlane { running, mail_dir }
     }
 
     pub fn tenant_api_args(&self, extra: &[&str]) -> Vec<String> {

@@ -107,6 +107,11 @@ impl TestEnv {
         }
     }
 
+    /// Where this test's control planes write e-mail (development file transport).
+    pub fn mail_dir(&self) -> PathBuf {
+        self.key_dir.path().join("mail")
+    }
+
     pub fn master_key_file(&self) -> PathBuf {
         self.key_dir.path().join("master.key")
     }

@@ -10,9 +10,12 @@ pub mod apps;
 pub mod bench;
 pub mod compat;
 pub mod env;
+pub mod mail;
+pub mod session;
 pub mod tenant_client;
 pub mod tools;
 
 pub use apps::{RunningControlPlane, RunningTenantApi};
 pub use env::TestEnv;
+pub use session::Session;
 pub use tenant_client::{Signup, TenantClient};

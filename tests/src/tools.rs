@@ -120,3 +120,56 @@ pub async fn pact(args: &[&str]) -> Output {
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
 }
+
+/// A real SMTP server (aiosmtpd with its Mailbox handler) on a free loopback port, writing every
+/// message it accepts into a maildir; killed when dropped.
+pub struct SmtpSink {
+    pub port: u16,
+    /// The maildir (`new/` holds the messages).
+    pub dir: tempfile::TempDir,
+    _child: Child,
+}
+
+impl SmtpSink {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("maildir");
+        for sub in ["cur", "new", "tmp"] {
+            std::fs::create_dir_all(dir.path().join(sub)).expect("maildir folders");
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("free port")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let child = Command::new(tool("venv/bin/python"))
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start aiosmtpd (run `make tools`)");
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return Self {
+                    port,
+                    dir,
+                    _child: child,
+                };
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("aiosmtpd did not start on port {port}");
+    }
+}

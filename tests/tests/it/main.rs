@@ -1,6 +1,7 @@
 //! End-to-end tests: every capability through HTTP on real sockets, against a real PostgreSQL,
 //! with the real Pact CLI and moto where they apply. One binary, one module per area.
 
+mod accounts;
 mod aws_kms;
 mod broker_conventions;
 mod broker_environments;
@@ -12,6 +13,7 @@ mod broker_versions;
 mod compat;
 mod crash_resume;
 mod data_plane;
+mod identity_flow;
 mod isolation;
 mod matrix;
 mod matrix_cli;
@@ -21,5 +23,7 @@ mod pact_js;
 mod pool_budget;
 mod publish;
 mod routing;
+mod sessions;
 mod signup;
+mod tokens;
 mod webhooks;

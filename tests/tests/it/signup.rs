@@ -6,7 +6,7 @@ use tests::tenant_client::{signup, signup_only};
 use tests::TestEnv;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn signup_answers_202_with_tokens_and_the_tenant_becomes_active() {
+async fn signup_answers_202_without_tokens_and_the_tenant_is_ready_once_confirmed() {
     let env = TestEnv::new().await;
     let cp = env.start_control_plane().await;
 
@@ -23,30 +23,41 @@ async fn signup_answers_202_with_tokens_and_the_tenant_becomes_active() {
     assert_eq!(body["status"], "requested");
     assert_eq!(body["baseUrl"], "http://acme.localhost:9292");
     assert_eq!(body["statusUrl"], location);
-    for scope in ["readWrite", "readOnly"] {
-        let token = body["tokens"][scope].as_str().unwrap();
-        assert!(
-            token.starts_with("trty_") && token.len() >= 40,
-            "{scope} token {token}"
-        );
-    }
+    assert!(
+        body.get("tokens").is_none(),
+        "no tokens before confirmation: {body}"
+    );
 
+    // Provisioned, but not ready until the address is confirmed.
     let id = body["tenantId"].as_str().unwrap();
-    let status: Value = reqwest::get(cp.url(&format!("/api/signups/{id}?wait=20")))
+    let status: Value = reqwest::get(cp.url(&format!("/api/signups/{id}?wait=2")))
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(status["status"], "active");
+    assert_eq!(status["confirmed"], false);
+    assert_eq!(status["ready"], false);
+    let confirmed = tests::tenant_client::confirm(&cp, "lead@acme.test").await;
+    assert_eq!(confirmed["confirmed"], true);
+    let status: Value = reqwest::get(cp.url(&format!("/api/signups/{id}?wait=20")))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(status["ready"], true);
 
-    // Tokens are stored only as hashes.
+    // Tokens are created after login, and stored only as hashes.
+    let session = tests::Session::login(&cp, "lead@acme.test", "correct horse battery").await;
+    let token = session.create_token("ci", "read-write").await;
+    assert!(token.starts_with("trty_") && token.len() >= 40, "{token}");
     let stored: Vec<Vec<u8>> = sqlx::query_scalar("select token_hash from api_token")
         .fetch_all(&env.control)
         .await
         .unwrap();
-    assert_eq!(stored.len(), 2);
+    assert_eq!(stored.len(), 1);
     for hash in stored {
         assert_eq!(hash.len(), 32);
         assert!(!String::from_utf8_lossy(&hash).contains("trty_"));

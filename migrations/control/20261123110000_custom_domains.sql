@@ -24,6 +24,7 @@ select tenant_id,
        data_key_version,
        db_password_sealed,
        generation,
+       confirmed_at is not null as confirmed,
        custom_domain
 from public.tenant;
 
@@ -50,6 +51,6 @@ drop trigger tenant_route_changed on tenant;
 create trigger tenant_route_changed
     after insert or delete or update of subdomain, custom_domain, lifecycle, failed_at, suspended_at, plan,
         db_host, db_port, db_name, db_role, key_provider, wrapped_data_key, data_key_version,
-        db_password_sealed, generation
+        db_password_sealed, generation, confirmed_at
     on tenant
     for each row execute function notify_tenant_route_changed();

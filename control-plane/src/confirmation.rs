@@ -1,0 +1,220 @@
+//! Confirming the signup e-mail address: the link in the confirmation e-mail, and asking for a
+//! new one.
+//!
+//! Following the link (`GET /api/signup/confirm?token=…`, or `POST` with `{token}`) marks the
+//! address and the tenant confirmed, once; a used, expired or unknown link is 410. The tenant
+//! becomes *active* — served by the tenant API — when it is both provisioned and confirmed, and
+//! then the welcome e-mail is queued (see `outbox`). `POST /api/signup/resend-confirmation`
+//! sends a fresh link (retiring the old one) and answers 202 whether or not the address has an
+//! unconfirmed signup, so it tells nobody which addresses exist.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::Json;
+use provisioning::registry;
+use provisioning::{Subdomain, TenantId, TenantStatus};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::audit::{self, Actor};
+use crate::body::{JsonOrForm, QueryParams};
+use crate::client_ip::ClientIp;
+use crate::error::{Error, Result};
+use crate::links::{self, Purpose};
+use crate::mail::Email;
+use crate::rate_limit::address_key;
+use crate::state::AppState;
+
+/// Issues a confirmation link for the signup's administrator and composes the e-mail with it.
+pub async fn confirmation_mail(
+    conn: &mut PgConnection,
+    state: &AppState,
+    tenant: TenantId,
+    user: Uuid,
+    email: &str,
+    organisation: &str,
+) -> Result<Email> {
+    let token = links::issue(
+        conn,
+        tenant,
+        user,
+        Purpose::ConfirmSignup,
+        state.config.confirmation_ttl(),
+    )
+    .await?;
+    let link = links::url(&state.config.public_url, "/api/signup/confirm", &token);
+    let hours = state.config.confirmation_ttl_hours;
+    Ok(Email {
+        to: email.to_owned(),
+        subject: "Confirm your Treaty signup".into(),
+        body: format!(
+            "Hello,\n\n\
+             someone (hopefully you) signed up {organisation} for Treaty with this address.\n\
+             Confirm it by opening this link within {hours} hours:\n\n\
+             {link}\n\n\
+             The link works once. If you did not sign up, ignore this e-mail.\n"
+        ),
+        message_id: None,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenParam {
+    token: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Confirmed {
+    confirmed: bool,
+    tenant_id: TenantId,
+    subdomain: String,
+    status: TenantStatus,
+    /// Whether the tenant API serves the tenant yet (it may still be provisioning).
+    ready: bool,
+    base_url: String,
+    login_url: String,
+    message: &'static str,
+}
+
+/// `GET /api/signup/confirm?token=…`: the link in the confirmation e-mail.
+pub async fn confirm_signup_link(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    QueryParams(params): QueryParams<TokenParam>,
+) -> Result<Json<Confirmed>> {
+    confirm(&state, &ip, params.token).await.map(Json)
+}
+
+/// `POST /api/signup/confirm` with `{token}`.
+pub async fn confirm_signup(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    JsonOrForm(params): JsonOrForm<TokenParam>,
+) -> Result<Json<Confirmed>> {
+    confirm(&state, &ip, params.token).await.map(Json)
+}
+
+async fn confirm(state: &AppState, ip: &ClientIp, token: Option<String>) -> Result<Confirmed> {
+    state
+        .limiter
+        .check(
+            &format!("links:ip:{}", ip.key()),
+            state.config.rate_limits.links,
+        )
+        .await?;
+    let token = token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Error::field("token", "is required"))?;
+    let mut tx = state.db.begin().await?;
+    let redeemed = links::redeem(&mut tx, &token, Purpose::ConfirmSignup)
+        .await?
+        .ok_or(Error::LinkInvalid)?;
+    let email: Option<String> = sqlx::query_scalar(
+        "update app_user set email_confirmed_at = coalesce(email_confirmed_at, now())
+         where user_id = $1 returning email",
+    )
+    .bind(redeemed.user_id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .flatten();
+    let tenant = registry::mark_confirmed(&mut tx, redeemed.tenant_id)
+        .await?
+        .ok_or(Error::LinkInvalid)?;
+    audit::record(
+        &mut *tx,
+        tenant.tenant_id,
+        &Actor::anonymous(email.as_deref(), ip).with_id(redeemed.user_id),
+        "email_confirmed",
+        email.as_deref(),
+        json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    state.outbox.kick();
+    tracing::info!(tenant.id = %tenant.tenant_id, "tenant {} confirmed its signup address", tenant.tenant_id);
+    let subdomain = Subdomain::parse(&tenant.subdomain)
+        .map_err(|e| anyhow::anyhow!("stored subdomain: {e}"))?;
+    Ok(Confirmed {
+        confirmed: true,
+        tenant_id: tenant.tenant_id,
+        subdomain: tenant.subdomain.clone(),
+        status: tenant.status(),
+        ready: tenant.is_ready(),
+        base_url: state.config.tenant_urls.base_url(&subdomain),
+        login_url: format!(
+            "{}/api/login",
+            state.config.public_url.trim_end_matches('/')
+        ),
+        message:
+            "confirmed: sign in (POST /api/login) and create API tokens (POST /api/settings/tokens)",
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResendRequest {
+    email: Option<String>,
+}
+
+/// `POST /api/signup/resend-confirmation`: a fresh confirmation link for every unconfirmed
+/// signup of this address. Always 202.
+pub async fn resend_confirmation(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    JsonOrForm(request): JsonOrForm<ResendRequest>,
+) -> Result<impl IntoResponse> {
+    let email = request.email.unwrap_or_default().trim().to_owned();
+    if email.is_empty() {
+        return Err(Error::field("email", "is required"));
+    }
+    if !crate::signup::plausible_email(&email) {
+        return Err(Error::field("email", "is not a valid e-mail address"));
+    }
+    let limits = state.config.rate_limits.mail;
+    state
+        .limiter
+        .check(&format!("mail:ip:{}", ip.key()), limits)
+        .await?;
+    state
+        .limiter
+        .check(&address_key("mail", &email), limits)
+        .await?;
+
+    let pending: Vec<(Uuid, TenantId, String, String)> = sqlx::query_as(
+        "select u.user_id, u.tenant_id, u.email, t.organisation
+         from app_user u join tenant t using (tenant_id)
+         where lower(u.email) = lower($1) and u.kind = 'person' and u.role = 'administrator'
+           and u.email_confirmed_at is null and t.confirmed_at is null
+         limit 5",
+    )
+    .bind(&email)
+    .fetch_all(&state.db)
+    .await?;
+    for (user, tenant, address, organisation) in pending {
+        let mut tx = state.db.begin().await?;
+        let mail =
+            confirmation_mail(&mut tx, &state, tenant, user, &address, &organisation).await?;
+        audit::record(
+            &mut *tx,
+            tenant,
+            &Actor::anonymous(Some(&address), &ip),
+            "confirmation_resent",
+            Some(&address),
+            json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        state.mailer.send_in_background(mail, "confirmation");
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(
+            json!({"message": "if this address has an unconfirmed signup, a new confirmation link is on its way"}),
+        ),
+    ))
+}

@@ -1,0 +1,159 @@
+//! Accepting an invitation: the invitee shows the link's token (`GET /api/invitations/accept`
+//! tells them what it is for without using it up) and chooses a password (`POST`), which
+//! activates their account — once; the address is thereby confirmed.
+
+use axum::extract::State;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::audit::{self, Actor};
+use crate::body::{JsonOrForm, QueryParams};
+use crate::client_ip::ClientIp;
+use crate::error::{Error, FieldErrors, Result};
+use crate::links::{self, Purpose};
+use crate::password;
+use crate::role::Role;
+use crate::state::AppState;
+use crate::users::{find_person, UserResponse};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenParam {
+    token: Option<String>,
+}
+
+#[derive(Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct InvitationResponse {
+    email: Option<String>,
+    organisation: String,
+    subdomain: String,
+    #[sqlx(try_from = "String")]
+    role: Role,
+    expires_at: DateTime<Utc>,
+}
+
+/// `GET /api/invitations/accept?token=…`: what the invitation is for (does not use it up).
+pub async fn get_invitation(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    QueryParams(params): QueryParams<TokenParam>,
+) -> Result<Json<InvitationResponse>> {
+    state
+        .limiter
+        .check(
+            &format!("links:ip:{}", ip.key()),
+            state.config.rate_limits.links,
+        )
+        .await?;
+    let token = params.token.unwrap_or_default();
+    let mut conn = state.db.acquire().await?;
+    let link = links::peek(&mut conn, &token, Purpose::AcceptInvitation)
+        .await?
+        .ok_or(Error::LinkInvalid)?;
+    let invitation = sqlx::query_as(
+        "select u.email, t.organisation, t.subdomain, u.role, l.expires_at
+         from app_user u join tenant t using (tenant_id)
+         join email_link l on l.user_id = u.user_id and l.purpose = 'accept_invitation' and l.used_at is null
+         where u.user_id = $1
+         order by l.created_at desc limit 1",
+    )
+    .bind(link.user_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(Error::LinkInvalid)?;
+    Ok(Json(invitation))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptRequest {
+    token: Option<String>,
+    password: Option<String>,
+    name: Option<String>,
+}
+
+/// `POST /api/invitations/accept`: sets the invitee's password (and name), activating them.
+pub async fn accept_invitation(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    JsonOrForm(request): JsonOrForm<AcceptRequest>,
+) -> Result<Json<UserResponse>> {
+    state
+        .limiter
+        .check(
+            &format!("links:ip:{}", ip.key()),
+            state.config.rate_limits.links,
+        )
+        .await?;
+    let mut errors = FieldErrors::new();
+    let token = request.token.unwrap_or_default();
+    let password = request.password.unwrap_or_default();
+    if token.is_empty() {
+        errors.insert("token", vec!["is required".into()]);
+    }
+    if password.is_empty() {
+        errors.insert("password", vec!["is required".into()]);
+    }
+    let name = request.name.map(|n| n.trim().to_owned());
+    if name
+        .as_deref()
+        .is_some_and(|n| n.chars().count() > 100 || n.chars().any(char::is_control))
+    {
+        errors.insert(
+            "name",
+            vec!["must be at most 100 printable characters".into()],
+        );
+    }
+    if !errors.is_empty() {
+        return Err(Error::Validation(errors));
+    }
+    let mut conn = state.db.acquire().await?;
+    let invited = links::peek(&mut conn, &token, Purpose::AcceptInvitation)
+        .await?
+        .ok_or(Error::LinkInvalid)?;
+    let email: Option<String> = sqlx::query_scalar("select email from app_user where user_id = $1")
+        .bind(invited.user_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .flatten();
+    drop(conn);
+    if let Some(weakness) = password::weakness(&password, email.as_deref().unwrap_or_default()) {
+        return Err(Error::field("password", weakness));
+    }
+    let hash = password::hash(SecretString::from(password)).await?;
+
+    let mut tx = state.db.begin().await?;
+    let redeemed = links::redeem(&mut tx, &token, Purpose::AcceptInvitation)
+        .await?
+        .ok_or(Error::LinkInvalid)?;
+    let activated = sqlx::query(
+        "update app_user set password_hash = $2, name = coalesce($3, name),
+                email_confirmed_at = coalesce(email_confirmed_at, now()), auth_epoch = auth_epoch + 1
+         where user_id = $1 and deactivated_at is null and password_hash is null",
+    )
+    .bind(redeemed.user_id)
+    .bind(hash)
+    .bind(name.as_deref())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if activated == 0 {
+        return Err(Error::LinkInvalid);
+    }
+    audit::record(
+        &mut *tx,
+        redeemed.tenant_id,
+        &Actor::anonymous(email.as_deref(), &ip).with_id(redeemed.user_id),
+        "invitation_accepted",
+        email.as_deref(),
+        json!({}),
+    )
+    .await?;
+    let user = find_person(&mut tx, redeemed.tenant_id, redeemed.user_id).await?;
+    tx.commit().await?;
+    Ok(Json(user))
+}

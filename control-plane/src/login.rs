@@ -1,0 +1,257 @@
+//! Signing in and out: `POST /api/login` (e-mail + password, optionally the organisation's
+//! subdomain), `POST /api/logout`, and `GET /api/user` for the signed-in person.
+//!
+//! Login is rate-limited per client IP and per address before any password is checked. Unknown
+//! addresses and wrong passwords get the same 401, after the same Argon2 work (a dummy hash is
+//! verified when there is no account), so neither the answer nor its timing tells whether an
+//! address has an account. A person with accounts in several organisations who gives no
+//! subdomain is asked to choose — only once the password has proven who they are.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use provisioning::TenantId;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::audit::{self, Actor};
+use crate::body::JsonOrForm;
+use crate::client_ip::ClientIp;
+use crate::error::{Error, Result};
+use crate::password;
+use crate::rate_limit::address_key;
+use crate::role::Role;
+use crate::session::{self, CurrentUser, SessionRecord};
+use crate::state::AppState;
+
+/// `POST /api/login` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    email: Option<String>,
+    password: Option<String>,
+    /// The organisation, when the address has accounts in several.
+    subdomain: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Candidate {
+    user_id: Uuid,
+    tenant_id: TenantId,
+    subdomain: String,
+    password_hash: Option<String>,
+    email_confirmed_at: Option<DateTime<Utc>>,
+    auth_epoch: i32,
+}
+
+/// Who is signed in, and the CSRF token their state-changing requests must carry.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionResponse {
+    user: SessionUser,
+    organisation: Organisation,
+    csrf_token: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionUser {
+    id: Uuid,
+    email: String,
+    name: String,
+    role: Role,
+}
+
+#[derive(Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+struct Organisation {
+    #[sqlx(rename = "tenant_id")]
+    id: TenantId,
+    name: String,
+    subdomain: String,
+    plan: String,
+}
+
+async fn organisation(state: &AppState, tenant: TenantId) -> Result<Organisation> {
+    Ok(sqlx::query_as(
+        "select tenant_id, organisation as name, subdomain, plan from tenant where tenant_id = $1",
+    )
+    .bind(tenant)
+    .fetch_one(&state.db)
+    .await?)
+}
+
+/// `POST /api/login`: opens a session (a new one, whatever cookie came with the request).
+pub async fn create_session(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    JsonOrForm(request): JsonOrForm<LoginRequest>,
+) -> Result<Response> {
+    let email = request.email.unwrap_or_default().trim().to_owned();
+    let password = request.password.unwrap_or_default();
+    if email.is_empty() || password.is_empty() {
+        let mut errors = crate::error::FieldErrors::new();
+        if email.is_empty() {
+            errors.insert("email", vec!["is required".into()]);
+        }
+        if password.is_empty() {
+            errors.insert("password", vec!["is required".into()]);
+        }
+        return Err(Error::Validation(errors));
+    }
+    if email.len() > 254 || password.chars().count() > password::MAX_LENGTH {
+        return Err(Error::InvalidCredentials);
+    }
+    let limit = state.config.rate_limits.login;
+    state
+        .limiter
+        .check(&format!("login:ip:{}", ip.key()), limit)
+        .await?;
+    state
+        .limiter
+        .check(&address_key("login", &email), limit)
+        .await?;
+
+    let candidates: Vec<Candidate> = sqlx::query_as(
+        "select u.user_id, u.tenant_id, t.subdomain, u.password_hash, u.email_confirmed_at, u.auth_epoch
+         from app_user u join tenant t using (tenant_id)
+         where lower(u.email) = lower($1) and u.kind = 'person' and u.deactivated_at is null
+           and u.password_hash is not null and t.suspended_at is null
+           and ($2::text is null or t.subdomain = lower($2))
+         order by u.created_at
+         limit 5",
+    )
+    .bind(&email)
+    .bind(request.subdomain.as_deref().map(str::trim).filter(|s| !s.is_empty()))
+    .fetch_all(&state.db)
+    .await?;
+
+    let secret = SecretString::from(password);
+    let mut matches = Vec::new();
+    if candidates.is_empty() {
+        password::verify_or_waste(secret.clone(), None).await?;
+    }
+    for candidate in &candidates {
+        if password::verify_or_waste(secret.clone(), candidate.password_hash.clone()).await? {
+            matches.push(candidate);
+        }
+    }
+    let chosen = match matches.as_slice() {
+        [] => {
+            for candidate in &candidates {
+                audit::record(
+                    &state.db,
+                    candidate.tenant_id,
+                    &Actor::anonymous(Some(&email), &ip),
+                    "login_failed",
+                    Some(&email),
+                    json!({"reason": "wrong password"}),
+                )
+                .await?;
+            }
+            return Err(Error::InvalidCredentials);
+        }
+        [one] => *one,
+        several => {
+            let subdomains: Vec<&str> = several.iter().map(|c| c.subdomain.as_str()).collect();
+            return Err(Error::Conflict {
+                code: "organisation_required",
+                message: format!(
+                    "this address signs in to several organisations; add \"subdomain\": one of {}",
+                    subdomains.join(", ")
+                ),
+            });
+        }
+    };
+    if chosen.email_confirmed_at.is_none() {
+        return Err(Error::EmailUnconfirmed);
+    }
+
+    // Never adopt a session id the client brought along (session fixation).
+    if let Some(old) = session::presented_secret(&headers) {
+        state.sessions.destroy(&old).await?;
+    }
+    let secret = state
+        .sessions
+        .create(&SessionRecord {
+            user_id: chosen.user_id,
+            tenant_id: chosen.tenant_id,
+            auth_epoch: chosen.auth_epoch,
+        })
+        .await?;
+    let mut tx = state.db.begin().await?;
+    let (name, role): (String, String) = sqlx::query_as(
+        "update app_user set last_login_at = now() where user_id = $1 returning name, role",
+    )
+    .bind(chosen.user_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    audit::record(
+        &mut *tx,
+        chosen.tenant_id,
+        &Actor::anonymous(Some(&email), &ip).with_id(chosen.user_id),
+        "login_succeeded",
+        Some(&email),
+        json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+
+    let body = SessionResponse {
+        user: SessionUser {
+            id: chosen.user_id,
+            email,
+            name,
+            role: role.parse().map_err(|e: String| anyhow::anyhow!(e))?,
+        },
+        organisation: organisation(&state, chosen.tenant_id).await?,
+        csrf_token: secret.csrf_token(),
+    };
+    let cookie = session::set_cookie(&secret, state.sessions.ttl(), state.config.secure_cookies());
+    Ok((StatusCode::OK, [(header::SET_COOKIE, cookie)], Json(body)).into_response())
+}
+
+/// `POST /api/logout`: ends the session and clears the cookie.
+pub async fn delete_session(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    user: CurrentUser,
+    headers: HeaderMap,
+) -> Result<Response> {
+    if let Some(secret) = session::presented_secret(&headers) {
+        state.sessions.destroy(&secret).await?;
+    }
+    audit::record(
+        &state.db,
+        user.tenant_id,
+        &Actor::user(&user, &ip),
+        "logout",
+        Some(&user.email),
+        json!({}),
+    )
+    .await?;
+    let cookie = session::clear_cookie(state.config.secure_cookies());
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
+}
+
+/// `GET /api/user`: the signed-in person, their organisation and their CSRF token.
+pub async fn get_current_user(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<SessionResponse>> {
+    Ok(Json(SessionResponse {
+        organisation: organisation(&state, user.tenant_id).await?,
+        user: SessionUser {
+            id: user.user_id,
+            email: user.email,
+            name: user.name,
+            role: user.role,
+        },
+        csrf_token: user.csrf_token,
+    }))
+}

@@ -1,0 +1,187 @@
+//! Password reset by e-mail: `POST /api/password-reset` with `{email}` sends each account of
+//! that address a single-use link (default: valid 60 minutes) and answers 202 whether or not
+//! there is one; `POST /api/password-reset/confirm` with `{token, password}` sets the new
+//! password, once, and ends every session opened with the old one.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::Json;
+use provisioning::TenantId;
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::audit::{self, Actor};
+use crate::body::JsonOrForm;
+use crate::client_ip::ClientIp;
+use crate::error::{Error, FieldErrors, Result};
+use crate::links::{self, Purpose};
+use crate::mail::Email;
+use crate::password;
+use crate::rate_limit::address_key;
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResetRequest {
+    email: Option<String>,
+}
+
+/// `POST /api/password-reset`: e-mails reset links. Always 202.
+pub async fn request_password_reset(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    JsonOrForm(request): JsonOrForm<ResetRequest>,
+) -> Result<impl IntoResponse> {
+    let email = request.email.unwrap_or_default().trim().to_owned();
+    if email.is_empty() {
+        return Err(Error::field("email", "is required"));
+    }
+    if !crate::signup::plausible_email(&email) {
+        return Err(Error::field("email", "is not a valid e-mail address"));
+    }
+    let limits = state.config.rate_limits.mail;
+    state
+        .limiter
+        .check(&format!("mail:ip:{}", ip.key()), limits)
+        .await?;
+    state
+        .limiter
+        .check(&address_key("mail", &email), limits)
+        .await?;
+
+    let accounts: Vec<(Uuid, TenantId, String, String)> = sqlx::query_as(
+        "select u.user_id, u.tenant_id, u.email, t.organisation
+         from app_user u join tenant t using (tenant_id)
+         where lower(u.email) = lower($1) and u.kind = 'person' and u.deactivated_at is null
+           and u.password_hash is not null
+         limit 5",
+    )
+    .bind(&email)
+    .fetch_all(&state.db)
+    .await?;
+    for (user, tenant, address, organisation) in accounts {
+        let mut tx = state.db.begin().await?;
+        let token = links::issue(
+            &mut tx,
+            tenant,
+            user,
+            Purpose::ResetPassword,
+            state.config.reset_ttl(),
+        )
+        .await?;
+        audit::record(
+            &mut *tx,
+            tenant,
+            &Actor::anonymous(Some(&address), &ip),
+            "password_reset_requested",
+            Some(&address),
+            json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        let link = links::url(
+            &state.config.public_url,
+            "/api/password-reset/confirm",
+            &token,
+        );
+        let minutes = state.config.password_reset_ttl_minutes;
+        state.mailer.send_in_background(
+            Email {
+                to: address,
+                subject: "Reset your Treaty password".into(),
+                body: format!(
+                    "Hello,\n\n\
+                     someone asked to reset the password of your {organisation} account on Treaty.\n\
+                     To choose a new one, POST it with this link's token within {minutes} minutes:\n\n\
+                     {link}\n\n\
+                     (curl: curl {public}/api/password-reset/confirm --json '{{\"token\":\"{token}\",\"password\":\"…\"}}')\n\n\
+                     The link works once. If you did not ask for this, ignore this e-mail; your password is unchanged.\n",
+                    public = state.config.public_url.trim_end_matches('/'),
+                    token = token.as_str(),
+                ),
+                message_id: None,
+            },
+            "password reset",
+        );
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"message": "if this address has an account, a reset link is on its way"})),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewPassword {
+    token: Option<String>,
+    password: Option<String>,
+}
+
+/// `POST /api/password-reset/confirm`: sets the new password with a reset link's token.
+pub async fn reset_password(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    JsonOrForm(request): JsonOrForm<NewPassword>,
+) -> Result<StatusCode> {
+    state
+        .limiter
+        .check(
+            &format!("links:ip:{}", ip.key()),
+            state.config.rate_limits.links,
+        )
+        .await?;
+    let mut errors = FieldErrors::new();
+    let token = request.token.unwrap_or_default();
+    let password = request.password.unwrap_or_default();
+    if token.is_empty() {
+        errors.insert("token", vec!["is required".into()]);
+    }
+    if password.is_empty() {
+        errors.insert("password", vec!["is required".into()]);
+    }
+    if !errors.is_empty() {
+        return Err(Error::Validation(errors));
+    }
+    // Check the password against its owner before spending the link on it.
+    let mut conn = state.db.acquire().await?;
+    let owner = links::peek(&mut conn, &token, Purpose::ResetPassword)
+        .await?
+        .ok_or(Error::LinkInvalid)?;
+    drop(conn);
+    let email: Option<String> = sqlx::query_scalar("select email from app_user where user_id = $1")
+        .bind(owner.user_id)
+        .fetch_optional(&state.db)
+        .await?
+        .flatten();
+    if let Some(weakness) = password::weakness(&password, email.as_deref().unwrap_or_default()) {
+        return Err(Error::field("password", weakness));
+    }
+    let hash = password::hash(SecretString::from(password)).await?;
+
+    let mut tx = state.db.begin().await?;
+    let redeemed = links::redeem(&mut tx, &token, Purpose::ResetPassword)
+        .await?
+        .ok_or(Error::LinkInvalid)?;
+    sqlx::query(
+        "update app_user set password_hash = $2, auth_epoch = auth_epoch + 1
+         where user_id = $1 and deactivated_at is null",
+    )
+    .bind(redeemed.user_id)
+    .bind(hash)
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut *tx,
+        redeemed.tenant_id,
+        &Actor::anonymous(email.as_deref(), &ip).with_id(redeemed.user_id),
+        "password_reset",
+        email.as_deref(),
+        json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,427 @@
+//! People and seats, for administrators: `GET /api/admin/users`, invite, change role, deactivate
+//! and reactivate, remove — shaped like PactFlow's `/admin/users`.
+//!
+//! Every person holds a seat while not deactivated, a pending invitation included; the plan's
+//! user limit is checked under the tenant's row lock (see `limits`). The last active
+//! administrator can be neither demoted, deactivated nor removed. Deactivating or removing a
+//! person ends their sessions and stops their tokens at once (the tenant API's grant view joins
+//! the person, and a trigger tells it to forget cached grants).
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use provisioning::TenantId;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::audit::{self, Actor};
+use crate::body::{path_id, JsonOrForm, QueryParams};
+use crate::client_ip::ClientIp;
+use crate::error::{Error, FieldErrors, Result};
+use crate::limits::{self, Principal};
+use crate::links::{self, Purpose};
+use crate::mail::Email;
+use crate::role::Role;
+use crate::session::Administrator;
+use crate::state::AppState;
+
+/// A person as administrators see them.
+#[derive(Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct UserResponse {
+    #[sqlx(rename = "user_id")]
+    pub id: Uuid,
+    pub email: Option<String>,
+    pub name: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+    /// `invited` (no password yet), `active` or `deactivated`.
+    pub status: String,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub last_login_at: Option<DateTime<Utc>>,
+}
+
+pub const USER_COLUMNS: &str = "user_id, email, name, role,
+    case when deactivated_at is not null then 'deactivated'
+         when password_hash is null then 'invited' else 'active' end as status,
+    deactivated_at is null as active, created_at, last_login_at";
+
+pub async fn find_person(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    id: Uuid,
+) -> Result<UserResponse> {
+    sqlx::query_as(&format!(
+        "select {USER_COLUMNS} from app_user where tenant_id = $1 and user_id = $2 and kind = 'person'"
+    ))
+    .bind(tenant)
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    .ok_or_else(|| Error::NotFound(format!("no user {id}")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    active: Option<bool>,
+    /// Part of an e-mail address or name.
+    q: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct UserList {
+    users: Vec<UserResponse>,
+}
+
+/// `GET /api/admin/users`.
+pub async fn list_users(
+    State(state): State<AppState>,
+    Administrator(admin): Administrator,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> Result<Json<UserList>> {
+    let users = sqlx::query_as(&format!(
+        "select {USER_COLUMNS} from app_user
+         where tenant_id = $1 and kind = 'person'
+           and ($2::bool is null or (deactivated_at is null) = $2)
+           and ($3::text is null or strpos(lower(email), lower($3)) > 0 or strpos(lower(name), lower($3)) > 0)
+         order by created_at, user_id"
+    ))
+    .bind(admin.tenant_id)
+    .bind(query.active)
+    .bind(query.q.as_deref().filter(|q| !q.is_empty()))
+    .fetch_all(&state.db)
+    .await?;
+    Ok(Json(UserList { users }))
+}
+
+/// `GET /api/admin/users/{id}`.
+pub async fn get_user(
+    State(state): State<AppState>,
+    Administrator(admin): Administrator,
+    Path(id): Path<String>,
+) -> Result<Json<UserResponse>> {
+    let id = path_id(&id, "user")?;
+    let mut conn = state.db.acquire().await?;
+    Ok(Json(find_person(&mut conn, admin.tenant_id, id).await?))
+}
+
+/// `POST /api/admin/users/invite-user` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InviteRequest {
+    email: Option<String>,
+    name: Option<String>,
+    /// `administrator`, `user` (default) or `viewer`.
+    role: Option<String>,
+}
+
+/// `POST /api/admin/users/invite-user`: takes a seat for the address and e-mails an invitation
+/// link; inviting a pending invitee again sends a fresh link.
+pub async fn invite_user(
+    State(state): State<AppState>,
+    Administrator(admin): Administrator,
+    ip: ClientIp,
+    JsonOrForm(request): JsonOrForm<InviteRequest>,
+) -> Result<impl IntoResponse> {
+    let mut errors = FieldErrors::new();
+    let email = request.email.unwrap_or_default().trim().to_owned();
+    if email.is_empty() {
+        errors
+            .entry("email")
+            .or_default()
+            .push("is required".into());
+    } else if !crate::signup::plausible_email(&email) {
+        errors
+            .entry("email")
+            .or_default()
+            .push("is not a valid e-mail address".into());
+    }
+    let name = request.name.unwrap_or_default().trim().to_owned();
+    if name.chars().count() > 100 || name.chars().any(char::is_control) {
+        errors
+            .entry("name")
+            .or_default()
+            .push("must be at most 100 printable characters".into());
+    }
+    let role = match request.role.as_deref() {
+        None => Some(Role::User),
+        Some(text) => Role::parse_person(text),
+    };
+    if role.is_none() {
+        errors
+            .entry("role")
+            .or_default()
+            .push("must be administrator, user or viewer".into());
+    }
+    let Some(role) = role.filter(|_| errors.is_empty()) else {
+        return Err(Error::Validation(errors));
+    };
+
+    let mut tx = state.db.begin().await?;
+    let plan = limits::lock_tenant(&mut tx, admin.tenant_id).await?;
+    let existing: Option<(Uuid, bool)> = sqlx::query_as(
+        "select user_id, password_hash is null and deactivated_at is null from app_user
+         where tenant_id = $1 and lower(email) = lower($2)",
+    )
+    .bind(admin.tenant_id)
+    .bind(&email)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let user_id = match existing {
+        Some((id, true)) => {
+            sqlx::query("update app_user set role = $2, name = $3 where user_id = $1")
+                .bind(id)
+                .bind(role.as_str())
+                .bind(&name)
+                .execute(&mut *tx)
+                .await?;
+            id
+        }
+        Some(_) => {
+            return Err(Error::Conflict {
+                code: "user_exists",
+                message: format!("{email} is already a user of this organisation"),
+            })
+        }
+        None => {
+            limits::check_room_for(&mut tx, &state, admin.tenant_id, &plan, Principal::Person)
+                .await?;
+            let id = Uuid::new_v4();
+            sqlx::query(
+                "insert into app_user (user_id, tenant_id, email, name, role, kind, invited_by)
+                 values ($1, $2, $3, $4, $5, 'person', $6)",
+            )
+            .bind(id)
+            .bind(admin.tenant_id)
+            .bind(&email)
+            .bind(&name)
+            .bind(role.as_str())
+            .bind(admin.user_id)
+            .execute(&mut *tx)
+            .await?;
+            id
+        }
+    };
+    let token = links::issue(
+        &mut tx,
+        admin.tenant_id,
+        user_id,
+        Purpose::AcceptInvitation,
+        state.config.invitation_ttl(),
+    )
+    .await?;
+    audit::record(
+        &mut *tx,
+        admin.tenant_id,
+        &Actor::user(&admin, &ip),
+        "user_invited",
+        Some(&email),
+        json!({"userId": user_id, "role": role}),
+    )
+    .await?;
+    let organisation: String =
+        sqlx::query_scalar("select organisation from tenant where tenant_id = $1")
+            .bind(admin.tenant_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    let user = find_person(&mut tx, admin.tenant_id, user_id).await?;
+    tx.commit().await?;
+
+    let link = links::url(&state.config.public_url, "/api/invitations/accept", &token);
+    let days = state.config.invitation_ttl_hours / 24;
+    state.mailer.send_in_background(
+        Email {
+            to: email,
+            subject: format!("You are invited to {organisation} on Treaty"),
+            body: format!(
+                "Hello,\n\n\
+                 {inviter} invited you to {organisation} on Treaty, the contract-testing broker, as {role}.\n\
+                 Accept by choosing a password with this link's token within {days} days:\n\n\
+                 {link}\n\n\
+                 (curl: curl {public}/api/invitations/accept --json '{{\"token\":\"{token}\",\"password\":\"…\",\"name\":\"…\"}}')\n\n\
+                 The link works once.\n",
+                inviter = admin.email,
+                public = state.config.public_url.trim_end_matches('/'),
+                token = token.as_str(),
+            ),
+            message_id: None,
+        },
+        "invitation",
+    );
+    let location = format!("/api/admin/users/{user_id}");
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(user),
+    ))
+}
+
+/// `PUT /api/admin/users/{id}` body: any of the fields.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserRequest {
+    name: Option<String>,
+    role: Option<String>,
+    active: Option<bool>,
+}
+
+/// Refuses to leave the tenant without an active administrator who can sign in.
+async fn keep_an_administrator(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    leaving: Uuid,
+) -> Result<()> {
+    let others: i64 = sqlx::query_scalar(
+        "select count(*) from app_user
+         where tenant_id = $1 and user_id <> $2 and role = 'administrator'
+           and deactivated_at is null and password_hash is not null",
+    )
+    .bind(tenant)
+    .bind(leaving)
+    .fetch_one(conn)
+    .await?;
+    if others == 0 {
+        return Err(Error::Conflict {
+            code: "last_administrator",
+            message: "the organisation's last administrator cannot be removed, deactivated or demoted; make someone else an administrator first".into(),
+        });
+    }
+    Ok(())
+}
+
+/// `PUT /api/admin/users/{id}`: rename, change role, deactivate (`active: false`) or
+/// reactivate.
+pub async fn update_user(
+    State(state): State<AppState>,
+    Administrator(admin): Administrator,
+    ip: ClientIp,
+    Path(id): Path<String>,
+    JsonOrForm(request): JsonOrForm<UpdateUserRequest>,
+) -> Result<Json<UserResponse>> {
+    let id = path_id(&id, "user")?;
+    let role = match request.role.as_deref() {
+        None => None,
+        Some(text) => Some(
+            Role::parse_person(text)
+                .ok_or_else(|| Error::field("role", "must be administrator, user or viewer"))?,
+        ),
+    };
+    if let Some(name) = &request.name {
+        if name.chars().count() > 100 || name.chars().any(char::is_control) {
+            return Err(Error::field(
+                "name",
+                "must be at most 100 printable characters",
+            ));
+        }
+    }
+    let mut tx = state.db.begin().await?;
+    let plan = limits::lock_tenant(&mut tx, admin.tenant_id).await?;
+    let before = find_person(&mut tx, admin.tenant_id, id).await?;
+    let actor = Actor::user(&admin, &ip);
+    let target = before.email.clone().unwrap_or_default();
+    let demoted =
+        before.role == Role::Administrator && role.is_some_and(|r| r != Role::Administrator);
+    let deactivated = before.active && request.active == Some(false);
+    if before.role == Role::Administrator && (demoted || deactivated) {
+        keep_an_administrator(&mut tx, admin.tenant_id, id).await?;
+    }
+    if !before.active && request.active == Some(true) {
+        limits::check_room_for(&mut tx, &state, admin.tenant_id, &plan, Principal::Person).await?;
+    }
+    sqlx::query(
+        "update app_user set
+            name = coalesce($2, name),
+            role = coalesce($3, role),
+            deactivated_at = case when $4::bool is null then deactivated_at
+                                  when $4 then null
+                                  else coalesce(deactivated_at, now()) end
+         where user_id = $1",
+    )
+    .bind(id)
+    .bind(request.name.as_deref().map(str::trim))
+    .bind(role.map(Role::as_str))
+    .bind(request.active)
+    .execute(&mut *tx)
+    .await?;
+    if let Some(role) = role.filter(|r| *r != before.role) {
+        audit::record(
+            &mut *tx,
+            admin.tenant_id,
+            &actor,
+            "user_role_changed",
+            Some(&target),
+            json!({"userId": id, "from": before.role, "to": role}),
+        )
+        .await?;
+    }
+    match request.active {
+        Some(false) if before.active => {
+            audit::record(
+                &mut *tx,
+                admin.tenant_id,
+                &actor,
+                "user_deactivated",
+                Some(&target),
+                json!({"userId": id}),
+            )
+            .await?
+        }
+        Some(true) if !before.active => {
+            audit::record(
+                &mut *tx,
+                admin.tenant_id,
+                &actor,
+                "user_reactivated",
+                Some(&target),
+                json!({"userId": id}),
+            )
+            .await?
+        }
+        _ => {}
+    }
+    let after = find_person(&mut tx, admin.tenant_id, id).await?;
+    tx.commit().await?;
+    Ok(Json(after))
+}
+
+/// `DELETE /api/admin/users/{id}`: removes the person, their tokens and sessions.
+pub async fn delete_user(
+    State(state): State<AppState>,
+    Administrator(admin): Administrator,
+    ip: ClientIp,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    let id = path_id(&id, "user")?;
+    let mut tx = state.db.begin().await?;
+    limits::lock_tenant(&mut tx, admin.tenant_id).await?;
+    let before = find_person(&mut tx, admin.tenant_id, id).await?;
+    if before.role == Role::Administrator && before.active {
+        keep_an_administrator(&mut tx, admin.tenant_id, id).await?;
+    }
+    // Tokens first, so the grant-change notifications name every hash before the row goes.
+    sqlx::query("delete from api_token where user_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("delete from app_user where user_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(
+        &mut *tx,
+        admin.tenant_id,
+        &Actor::user(&admin, &ip),
+        "user_removed",
+        before.email.as_deref(),
+        json!({"userId": id}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

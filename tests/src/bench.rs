@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio::process::{Child, Command};
 
 /// Latency figures of one measured series.
@@ -176,15 +176,30 @@ pub struct Platform {
     pub http: reqwest::Client,
     pub control_plane: u16,
     pub api_port: u16,
+    /// Where the control plane (in development mode) writes its e-mail.
+    pub mail_dir: PathBuf,
 }
 
+/// The password every benchmark signup uses.
+const PASSWORD: &str = "correct horse battery staple";
+
 impl Platform {
-    pub fn new(http: reqwest::Client, control_plane: u16, api_port: u16) -> Self {
+    pub fn new(
+        http: reqwest::Client,
+        control_plane: u16,
+        api_port: u16,
+        mail_dir: PathBuf,
+    ) -> Self {
         Self {
             http,
             control_plane,
             api_port,
+            mail_dir,
         }
+    }
+
+    fn control(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.control_plane)
     }
 
     pub fn tenant_get(&self, tenant: &Tenant, path: &str) -> reqwest::RequestBuilder {
@@ -194,11 +209,14 @@ impl Platform {
             .bearer_auth(&tenant.token)
     }
 
-    pub async fn signup(&self, subdomain: &str) -> anyhow::Result<Tenant> {
+    /// The whole public flow a script follows: signup, the e-mailed confirmation link, login,
+    /// a read-write token. Returns the tenant and the signup's status URL.
+    pub async fn signup(&self, subdomain: &str) -> anyhow::Result<(Tenant, String)> {
+        let email = format!("lead@{subdomain}.test");
         let response = self
             .http
-            .post(format!("http://127.0.0.1:{}/api/signup", self.control_plane))
-            .json(&json!({"organisation": subdomain, "subdomain": subdomain, "email": format!("a@{subdomain}.test"), "password": "correct horse battery staple"}))
+            .post(self.control("/api/signup"))
+            .json(&json!({"organisation": subdomain, "subdomain": subdomain, "email": email, "password": PASSWORD}))
             .send()
             .await?;
         anyhow::ensure!(
@@ -206,36 +224,101 @@ impl Platform {
             "signup {subdomain}: {}",
             response.status()
         );
-        let body: Value = response.json().await?;
-        let token = body["tokens"]["readWrite"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        Ok(Tenant {
-            subdomain: subdomain.to_owned(),
-            token,
-        })
+        let body: serde_json::Value = response.json().await?;
+        let status_url = format!(
+            "/api/signups/{}",
+            body["tenantId"].as_str().unwrap_or_default()
+        );
+
+        let mail = crate::mail::wait_for(&self.mail_dir, &email, "Confirm").await;
+        let token = mail.token("/api/signup/confirm");
+        let confirmed = self
+            .http
+            .get(self.control(&format!("/api/signup/confirm?token={token}")))
+            .send()
+            .await?;
+        anyhow::ensure!(
+            confirmed.status() == 200,
+            "confirm {subdomain}: {}",
+            confirmed.status()
+        );
+
+        let login = self
+            .http
+            .post(self.control("/api/login"))
+            .json(&json!({"email": email, "password": PASSWORD}))
+            .send()
+            .await?;
+        anyhow::ensure!(
+            login.status() == 200,
+            "login {subdomain}: {}",
+            login.status()
+        );
+        let cookie = crate::session::session_cookie(&login).unwrap_or_default();
+        let session: serde_json::Value = login.json().await?;
+        let created = self
+            .http
+            .post(self.control("/api/settings/tokens"))
+            .header("cookie", cookie)
+            .header(
+                "x-csrf-token",
+                session["csrfToken"].as_str().unwrap_or_default(),
+            )
+            .json(&json!({"name": "bench", "scope": "read-write"}))
+            .send()
+            .await?;
+        anyhow::ensure!(
+            created.status() == 201,
+            "token for {subdomain}: {}",
+            created.status()
+        );
+        let created: serde_json::Value = created.json().await?;
+        let token = created["value"].as_str().unwrap_or_default().to_owned();
+        Ok((
+            Tenant {
+                subdomain: subdomain.to_owned(),
+                token,
+            },
+            status_url,
+        ))
     }
 
-    /// Signup, then poll the tenant API until an authenticated request succeeds.
-    pub async fn signup_until_served(&self, subdomain: &str) -> anyhow::Result<(Tenant, Duration)> {
+    /// Signup through to the first authenticated request the tenant API answers; returns the
+    /// tenant, that latency, and how long provisioning alone took (signup → status active).
+    pub async fn signup_until_served(
+        &self,
+        subdomain: &str,
+    ) -> anyhow::Result<(Tenant, Duration, Duration)> {
         let started = Instant::now();
-        let tenant = self.signup(subdomain).await?;
-        loop {
-            let status = self.tenant_get(&tenant, "/").send().await?.status();
-            if status == 200 {
-                return Ok((tenant, started.elapsed()));
+        let (tenant, status_url) = self.signup(subdomain).await?;
+        let provisioned = {
+            let url = self.control(&format!("{status_url}?wait=30"));
+            let http = self.http.clone();
+            async move {
+                let status: serde_json::Value = http.get(url).send().await?.json().await?;
+                anyhow::ensure!(status["status"] == "active", "not provisioned: {status}");
+                Ok::<_, anyhow::Error>(started.elapsed())
             }
-            anyhow::ensure!(
-                status == 503,
-                "{subdomain} answered {status} while provisioning"
-            );
-            anyhow::ensure!(
-                started.elapsed() < Duration::from_secs(30),
-                "{subdomain} not served after 30 s"
-            );
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
+        };
+        let served = async {
+            loop {
+                let status = self.tenant_get(&tenant, "/").send().await?.status();
+                if status == 200 {
+                    return Ok::<_, anyhow::Error>(started.elapsed());
+                }
+                anyhow::ensure!(
+                    status == 503,
+                    "{subdomain} answered {status} while provisioning"
+                );
+                anyhow::ensure!(
+                    started.elapsed() < Duration::from_secs(30),
+                    "{subdomain} not served after 30 s"
+                );
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        };
+        let (provisioned, served) = tokio::join!(provisioned, served);
+        Ok((tenant, served?, provisioned?))
     }
 
     pub async fn publish(&self, tenant: &Tenant) -> anyhow::Result<()> {
@@ -275,6 +358,20 @@ impl Platform {
             Err(_) => false,
         }
     }
+}
+
+/// Control-plane settings for benchmarks: development mode (e-mail to files in `mail_dir`) and
+/// rate limits far above what a load generator on one address sends.
+pub fn control_plane_env(mail_dir: &std::path::Path) -> Vec<(&'static str, String)> {
+    vec![
+        ("TREATY_ENV", "development".to_owned()),
+        ("LOG_FORMAT", "json".to_owned()),
+        ("MAIL_DIR", mail_dir.display().to_string()),
+        ("RATE_LIMIT_LOGIN", "1000000/60".to_owned()),
+        ("RATE_LIMIT_SIGNUP", "1000000/60".to_owned()),
+        ("RATE_LIMIT_MAIL", "1000000/60".to_owned()),
+        ("RATE_LIMIT_LINKS", "1000000/60".to_owned()),
+    ]
 }
 
 /// One line of a benchmark report.

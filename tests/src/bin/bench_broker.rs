@@ -68,6 +68,8 @@ async fn main() -> anyhow::Result<()> {
         ("DATABASE_URL", env.control_url.clone()),
         ("TENANT_DB_PREFIX", env.prefix.as_str().to_owned()),
     ]);
+    let mail = tempfile::tempdir()?;
+    cp_env.extend(tests::bench::control_plane_env(mail.path()));
     let control_plane = Service::start("control-plane", "CONTROL_PLANE_LISTEN", &cp_env).await;
     let mut api_env = common.to_vec();
     api_env.push(("ROUTER_DATABASE_URL", env.router_url.clone()));
@@ -75,8 +77,13 @@ async fn main() -> anyhow::Result<()> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()?;
-    let platform = Platform::new(http, control_plane.port, api.port);
-    let (tenant, _) = platform.signup_until_served("large").await?;
+    let platform = Platform::new(
+        http,
+        control_plane.port,
+        api.port,
+        mail.path().to_path_buf(),
+    );
+    let (tenant, _, _) = platform.signup_until_served("large").await?;
     let tenant_id: uuid::Uuid =
         sqlx::query_scalar("select tenant_id from tenant where subdomain = 'large'")
             .fetch_one(&env.control)

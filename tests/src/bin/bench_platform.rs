@@ -52,6 +52,8 @@ async fn main() -> anyhow::Result<()> {
         ("TENANT_DB_PREFIX", env.prefix.as_str().to_owned()),
         ("PROVISIONING_CONCURRENCY", "4".to_owned()),
     ]);
+    let mail = tempfile::tempdir()?;
+    cp_env.extend(tests::bench::control_plane_env(mail.path()));
     let control_plane = Service::start("control-plane", "CONTROL_PLANE_LISTEN", &cp_env).await;
     let mut api_env = common.to_vec();
     api_env.extend([
@@ -63,31 +65,37 @@ async fn main() -> anyhow::Result<()> {
         .pool_max_idle_per_host(256)
         .timeout(Duration::from_secs(30))
         .build()?;
-    let mut platform = Platform {
+    let mut platform = Platform::new(
         http,
-        control_plane: control_plane.port,
-        api_port: api.port,
-    };
+        control_plane.port,
+        api.port,
+        mail.path().to_path_buf(),
+    );
 
     // 1. Signup → served.
     let mut signup_latencies = Vec::new();
+    let mut provisioning_latencies = Vec::new();
     let mut tenants = Vec::new();
     for i in 0..signups {
-        let (tenant, latency) = platform.signup_until_served(&format!("signup-{i}")).await?;
-        signup_latencies.push(latency);
+        let (tenant, served, provisioned) =
+            platform.signup_until_served(&format!("signup-{i}")).await?;
+        signup_latencies.push(served);
+        provisioning_latencies.push(provisioned);
         tenants.push(tenant);
     }
     let signup = summarize(signup_latencies);
+    let provisioning = summarize(provisioning_latencies);
 
     // 2. The rest of the tenants, then one pact each.
-    let more: Vec<anyhow::Result<(Tenant, Duration)>> = stream::iter(tenants.len()..tenant_count)
-        .map(|i| {
-            let platform = &platform;
-            async move { platform.signup_until_served(&format!("tenant-{i}")).await }
-        })
-        .buffer_unordered(8)
-        .collect()
-        .await;
+    let more: Vec<anyhow::Result<(Tenant, Duration, Duration)>> =
+        stream::iter(tenants.len()..tenant_count)
+            .map(|i| {
+                let platform = &platform;
+                async move { platform.signup_until_served(&format!("tenant-{i}")).await }
+            })
+            .buffer_unordered(8)
+            .collect()
+            .await;
     for result in more {
         tenants.push(result?.0);
     }
@@ -213,7 +221,7 @@ async fn main() -> anyhow::Result<()> {
 
     let report = json!({
         "tenants": tenants.len(), "budget": budget,
-        "signup_to_served": signup, "cold_first_request": cold, "warm_get_pact": warm, "warm_rate": warm_rate,
+        "signup_to_served": signup, "signup_to_active": provisioning, "cold_first_request": cold, "warm_get_pact": warm, "warm_rate": warm_rate,
         "all_tenants_active": active, "peak_connections": peak, "rss_mib": rss, "rss_peak_mib": hwm,
         "failures": {"cold": cold_failures, "warm": warm_failures, "active": active_failures},
     });

@@ -1,6 +1,8 @@
 //! Persistence of the broker's data in a tenant database. Functions take the caller's connection
 //! or transaction (`&mut PgConnection`); the caller owns the transaction.
 
+pub mod for_verification;
 pub mod pacticipants;
 pub mod pacts;
+pub mod verifications;
 pub mod versions;

@@ -6,6 +6,8 @@ mod crash_resume;
 mod data_plane;
 mod isolation;
 mod migrate;
+mod pact_fixtures;
+mod pact_routes;
 mod pool_budget;
 mod publish;
 mod routing;

@@ -2,6 +2,7 @@
 //! with the real Pact CLI and moto where they apply. One binary, one module per area.
 
 mod aws_kms;
+mod contracts_publish;
 mod crash_resume;
 mod data_plane;
 mod isolation;

@@ -13,3 +13,4 @@ mod pool_budget;
 mod publish;
 mod routing;
 mod signup;
+mod verification_results;

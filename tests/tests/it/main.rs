@@ -9,6 +9,7 @@ mod isolation;
 mod migrate;
 mod pact_fixtures;
 mod pact_routes;
+mod pacts_for_verification;
 mod pool_budget;
 mod publish;
 mod routing;

@@ -307,6 +307,12 @@ impl Broker {
 
     /// Fixture: moves every timestamp of a consumer version's pact publication back.
     pub async fn backdate_publication(&self, consumer: &str, number: &str, days: i32) {
+        // `updated_at` is maintained by a trigger; replication mode skips it.
+        let mut tx = self.db.begin().await.expect("transaction");
+        sqlx::query("set local session_replication_role = replica")
+            .execute(&mut *tx)
+            .await
+            .expect("replica mode");
         sqlx::query(
             "update pact_publication set created_at = created_at - make_interval(days => $3),
                                          updated_at = updated_at - make_interval(days => $3)
@@ -316,9 +322,10 @@ impl Broker {
         .bind(consumer)
         .bind(number)
         .bind(days)
-        .execute(&self.db)
+        .execute(&mut *tx)
         .await
         .expect("backdate");
+        tx.commit().await.expect("commit");
     }
 }
 

@@ -336,7 +336,7 @@ pub async fn wip(
          join pact_publication pp on pp.pact_publication_id = cand.pact_publication_id
          {SELECTED_JOINS}
          where true {exclusions}
-         order by c.name, pp.consumer_version_id"
+         order by c.name, pp.consumer_version_id, cand.tag_name is not null, cand.branch_name, cand.tag_name"
     );
     sqlx::query_as(&query)
         .bind(provider_id)

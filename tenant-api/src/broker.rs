@@ -59,7 +59,10 @@ fn pact_routes() -> Router<AppState> {
             "/pact/provider/{provider}/consumer/{consumer}/version/{version}",
             pact_by_version(),
         )
-        .route(&at("/version/{version}/previous-distinct"), get(read::get_previous_distinct))
+        .route(
+            &at("/version/{version}/previous-distinct"),
+            get(read::get_previous_distinct),
+        )
         .route(
             &at("/version/{version}/diff/previous-distinct"),
             get(diff::get_diff_with_previous_distinct),
@@ -84,7 +87,10 @@ fn pact_routes() -> Router<AppState> {
         )
         .route(&at("/latest/{tag}"), get(read::get_latest_tagged_pact))
         .route(&at("/latest-untagged"), get(read::get_latest_untagged_pact))
-        .route(&at("/branch/{branch}/latest"), get(read::get_latest_pact_for_branch))
+        .route(
+            &at("/branch/{branch}/latest"),
+            get(read::get_latest_pact_for_branch),
+        )
         // An integration's pact versions.
         .route(
             &at("/versions"),
@@ -115,8 +121,14 @@ fn pact_routes() -> Router<AppState> {
         // A provider's pacts.
         .route("/pacts/latest", get(list::get_latest_pacts))
         .route("/pacts/provider/{provider}", get(list::get_provider_pacts))
-        .route("/pacts/provider/{provider}/tag/{tag}", get(list::get_tagged_provider_pacts))
-        .route("/pacts/provider/{provider}/latest", get(list::get_latest_provider_pacts))
+        .route(
+            "/pacts/provider/{provider}/tag/{tag}",
+            get(list::get_tagged_provider_pacts),
+        )
+        .route(
+            "/pacts/provider/{provider}/latest",
+            get(list::get_latest_provider_pacts),
+        )
         .route(
             "/pacts/provider/{provider}/latest/{tag}",
             get(list::get_latest_tagged_provider_pacts),

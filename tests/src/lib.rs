@@ -8,6 +8,7 @@
 
 pub mod apps;
 pub mod env;
+pub mod pact_cli;
 pub mod tenant_client;
 pub mod tools;
 

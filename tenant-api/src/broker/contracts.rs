@@ -102,19 +102,33 @@ fn validate_contract(map: &Map<String, Value>) -> Result<ValidContract, Vec<Stri
     let consumer = string_field(map, "consumerName", true, true, &mut field_messages);
     let provider = string_field(map, "providerName", true, true, &mut field_messages);
     let content = string_field(map, "content", true, true, &mut field_messages);
-    let one_of = |key: &str, allowed: &[&str], required: bool, messages: &mut Vec<(String, String)>| {
-        let value = string_field(map, key, required, true, messages);
-        match value {
-            Some(v) if !allowed.contains(&v.as_str()) => {
-                messages.push((key.to_owned(), format!("must be one of: {}", allowed.join(", "))));
-                None
+    let one_of =
+        |key: &str, allowed: &[&str], required: bool, messages: &mut Vec<(String, String)>| {
+            let value = string_field(map, key, required, true, messages);
+            match value {
+                Some(v) if !allowed.contains(&v.as_str()) => {
+                    messages.push((
+                        key.to_owned(),
+                        format!("must be one of: {}", allowed.join(", ")),
+                    ));
+                    None
+                }
+                other => other,
             }
-            other => other,
-        }
-    };
-    let content_type = one_of("contentType", &["application/json"], true, &mut field_messages);
+        };
+    let content_type = one_of(
+        "contentType",
+        &["application/json"],
+        true,
+        &mut field_messages,
+    );
     let specification = one_of("specification", &["pact"], true, &mut field_messages);
-    let on_conflict = one_of("onConflict", &["overwrite", "merge"], false, &mut field_messages);
+    let on_conflict = one_of(
+        "onConflict",
+        &["overwrite", "merge"],
+        false,
+        &mut field_messages,
+    );
     for (key, value) in [("consumerName", &consumer), ("providerName", &provider)] {
         if value.as_deref().is_some_and(blank) {
             field_messages.push((key.to_owned(), "cannot be blank".into()));
@@ -155,7 +169,10 @@ fn validate_contract(map: &Map<String, Value>) -> Result<ValidContract, Vec<Stri
             }
         },
     };
-    let parsed: Option<Value> = text.as_deref().and_then(|t| serde_json::from_str(t).ok()).filter(|v: &Value| !v.is_null());
+    let parsed: Option<Value> = text
+        .as_deref()
+        .and_then(|t| serde_json::from_str(t).ok())
+        .filter(|v: &Value| !v.is_null());
     if !type_failed {
         if let Some(content_type) = &content_type {
             if parsed.is_none() {
@@ -223,7 +240,8 @@ fn validate(value: &Value) -> Result<ValidRequest> {
     for (key, message) in top {
         errors.entry(key).or_default().push(message);
     }
-    let mut add = |key: &str, message: String| errors.entry(key.to_owned()).or_default().push(message);
+    let mut add =
+        |key: &str, message: String| errors.entry(key.to_owned()).or_default().push(message);
     if pacticipant.as_deref().is_some_and(blank) {
         add("pacticipantName", "cannot be blank".into());
     }
@@ -232,7 +250,10 @@ fn validate(value: &Value) -> Result<ValidRequest> {
             add("pacticipantVersionNumber", "cannot be blank".into());
         }
         if n.contains('\n') {
-            add("pacticipantVersionNumber", "cannot contain multiple lines".into());
+            add(
+                "pacticipantVersionNumber",
+                "cannot contain multiple lines".into(),
+            );
         }
     }
     if let Some(b) = &branch {
@@ -383,16 +404,28 @@ pub async fn publish_contracts(
         versions::set_build_url(&mut tx, version.version_id, url).await?;
     }
     if let Some(branch) = &request.branch {
-        versions::add_to_branch(&mut tx, consumer.pacticipant_id, version.version_id, branch, false)
-            .await?;
+        versions::add_to_branch(
+            &mut tx,
+            consumer.pacticipant_id,
+            version.version_id,
+            branch,
+            false,
+        )
+        .await?;
         pact_store::detect_main_branch(&mut tx, consumer.pacticipant_id, branch).await?;
     }
     for tag in &request.tags {
         // The broker's tag side effects: the first tag of a new version without a branch
         // becomes its branch, and a tag called develop/main/master the main branch.
         if pact_store::first_tag_would_be_branch(&mut tx, version.version_id).await? {
-            versions::add_to_branch(&mut tx, consumer.pacticipant_id, version.version_id, tag, true)
-                .await?;
+            versions::add_to_branch(
+                &mut tx,
+                consumer.pacticipant_id,
+                version.version_id,
+                tag,
+                true,
+            )
+            .await?;
         }
         pact_store::detect_main_branch(&mut tx, consumer.pacticipant_id, tag).await?;
         versions::add_tag(&mut tx, consumer.pacticipant_id, version.version_id, tag).await?;
@@ -420,26 +453,39 @@ pub async fn publish_contracts(
         let Some(pact) = published.pact else {
             // Checked above; a concurrent publication changed the content since.
             return Err(Error::Conflict {
-                message: conflict_message(&request.pacticipant, &request.number, &contract.provider),
+                message: conflict_message(
+                    &request.pacticipant,
+                    &request.number,
+                    &contract.provider,
+                ),
                 body: None,
             });
         };
         let (consumer_name, number, provider) =
             (&request.pacticipant, &request.number, &contract.provider);
-        let text = |key: &str| match key {
+        let text = |key: &str| {
+            match key {
             "published" => format!("Pact successfully published for {consumer_name} version {number} and provider {provider}."),
             "same" => format!("Pact successfully republished for {consumer_name} version {number} and provider {provider} with no content changes."),
             "modified" => format!("Pact with changed content published over existing content for {consumer_name} version {number} and provider {provider}. This is not recommended in normal circumstances and may indicate that you have not configured your Pact pipeline correctly. For more information see https://docs.pact.io/go/versioning"),
             _ => format!("Pact content merged with existing content for {consumer_name} version {number} and provider {provider}."),
+        }
         };
-        notices.push(match (&published.previous, contract.mode, &published.publication) {
-            (None, _, _) => notice("success", text("published")),
-            (Some(_), Mode::Merge, _) => notice("success", text("merged")),
-            (Some(_), Mode::Refuse, Publication::Unchanged { .. }) => notice("success", text("same")),
-            (Some(_), Mode::Refuse, _) => notice("warning", text("modified")),
-        });
+        notices.push(
+            match (&published.previous, contract.mode, &published.publication) {
+                (None, _, _) => notice("success", text("published")),
+                (Some(_), Mode::Merge, _) => notice("success", text("merged")),
+                (Some(_), Mode::Refuse, Publication::Unchanged { .. }) => {
+                    notice("success", text("same"))
+                }
+                (Some(_), Mode::Refuse, _) => notice("warning", text("modified")),
+            },
+        );
         let url = pact_url(&base, &pact);
-        notices.push(notice("debug", format!("  View the published pact at {url}")));
+        notices.push(notice(
+            "debug",
+            format!("  View the published pact at {url}"),
+        ));
         let mut next_steps = Vec::new();
         if !pact_store::any_verifications(&mut tx, pact.consumer_id, pact.provider_id).await? {
             next_steps.push(notice("prompt", format!("    * Add Pact verification tests to the {provider} build. See https://docs.pact.io/go/provider_verification")));
@@ -469,7 +515,12 @@ pub async fn publish_contracts(
     let pacticipant_url = hal::url(&base, &["pacticipants", &request.pacticipant]);
     let version_url = hal::url(
         &base,
-        &["pacticipants", &request.pacticipant, "versions", &request.number],
+        &[
+            "pacticipants",
+            &request.pacticipant,
+            "versions",
+            &request.number,
+        ],
     );
     let tag_links: Vec<Value> = request
         .tags
@@ -511,7 +562,9 @@ fn version_notice(request: &ValidRequest, created: bool) -> String {
     let (p, v) = (&request.pacticipant, &request.number);
     let tags = request.tags.join(", ");
     match (&request.branch, request.tags.is_empty()) {
-        (Some(branch), false) => format!("{action} {p} version {v} with branch {branch} and tags {tags}"),
+        (Some(branch), false) => {
+            format!("{action} {p} version {v} with branch {branch} and tags {tags}")
+        }
         (Some(branch), true) => format!("{action} {p} version {v} with branch {branch}"),
         (None, false) => format!("{action} {p} version {v} with tags {tags}"),
         (None, true) => format!("{action} {p} version {v}"),
@@ -543,9 +596,14 @@ mod tests {
         assert_eq!(errors["pacticipantName"], vec!["is missing"]);
         assert_eq!(errors["pacticipantVersionNumber"], vec!["is missing"]);
         assert_eq!(errors["contracts"], vec!["is missing"]);
-        let errors = messages(json!({"pacticipantName": "", "pacticipantVersionNumber": "1\n2", "branch": " ", "tags": [""], "contracts": []}));
+        let errors = messages(
+            json!({"pacticipantName": "", "pacticipantVersionNumber": "1\n2", "branch": " ", "tags": [""], "contracts": []}),
+        );
         assert_eq!(errors["pacticipantName"], vec!["must be filled"]);
-        assert_eq!(errors["pacticipantVersionNumber"], vec!["cannot contain multiple lines"]);
+        assert_eq!(
+            errors["pacticipantVersionNumber"],
+            vec!["cannot contain multiple lines"]
+        );
         assert_eq!(errors["branch"], vec!["cannot be blank"]);
         assert_eq!(errors["tags"], vec!["must be filled (at index 0)"]);
     }
@@ -554,15 +612,35 @@ mod tests {
     fn contract_problems_are_indexed() {
         let mut bad = contract(r#"{"consumer":{"name":"Other"},"provider":{"name":"P"}}"#);
         bad["specification"] = json!("oas");
-        let errors = messages(json!({"pacticipantName": "C", "pacticipantVersionNumber": "1",
-            "contracts": [bad, {"consumerName": "X", "providerName": "P", "specification": "pact", "contentType": "application/json", "content": "%%%"}, contract("[1]")]}));
+        let errors = messages(
+            json!({"pacticipantName": "C", "pacticipantVersionNumber": "1",
+            "contracts": [bad, {"consumerName": "X", "providerName": "P", "specification": "pact", "contentType": "application/json", "content": "%%%"}, contract("[1]")]}),
+        );
         let contracts = &errors["contracts"];
-        assert!(contracts.contains(&"specification must be one of: pact (at index 0)".to_owned()), "{contracts:?}");
-        assert!(contracts.contains(&"is not valid Base64 (at index 1)".to_owned()), "{contracts:?}");
-        assert!(contracts.contains(&"consumerName ('X') must match pacticipantName ('C') (at index 1)".to_owned()), "{contracts:?}");
-        assert!(contracts.contains(&"parsed content was expected to be a Hash but was a Array (at index 2)".to_owned()), "{contracts:?}");
-        let mismatch = messages(json!({"pacticipantName": "C", "pacticipantVersionNumber": "1",
-            "contracts": [contract(r#"{"consumer":{"name":"Other"}}"#)]}));
+        assert!(
+            contracts.contains(&"specification must be one of: pact (at index 0)".to_owned()),
+            "{contracts:?}"
+        );
+        assert!(
+            contracts.contains(&"is not valid Base64 (at index 1)".to_owned()),
+            "{contracts:?}"
+        );
+        assert!(
+            contracts.contains(
+                &"consumerName ('X') must match pacticipantName ('C') (at index 1)".to_owned()
+            ),
+            "{contracts:?}"
+        );
+        assert!(
+            contracts.contains(
+                &"parsed content was expected to be a Hash but was a Array (at index 2)".to_owned()
+            ),
+            "{contracts:?}"
+        );
+        let mismatch = messages(
+            json!({"pacticipantName": "C", "pacticipantVersionNumber": "1",
+            "contracts": [contract(r#"{"consumer":{"name":"Other"}}"#)]}),
+        );
         assert_eq!(mismatch["contracts"], vec!["consumer name in contract content ('Other') must match consumerName in contract params ('C') (at index 0)"]);
     }
 

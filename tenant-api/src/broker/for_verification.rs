@@ -76,14 +76,18 @@ async fn run_selector(
     } else if selector.currently_supported {
         vec![Candidates::Released(env)]
     } else if selector.is_all_for_tag() {
-        vec![Candidates::AllTagged(selector.tag.as_deref().unwrap_or_default())]
+        vec![Candidates::AllTagged(
+            selector.tag.as_deref().unwrap_or_default(),
+        )]
     } else if selector.is_in_environment() {
         vec![Candidates::Deployed(env), Candidates::Released(env)]
     } else if selector.main_branch {
         vec![Candidates::MainBranchHeads]
     } else if selector.is_latest_for_each_branch() {
         vec![Candidates::AllBranchHeads]
-    } else if let (true, Some(branch)) = (selector.is_latest_for_branch(None), selector.branch_name()) {
+    } else if let (true, Some(branch)) =
+        (selector.is_latest_for_branch(None), selector.branch_name())
+    {
         vec![Candidates::BranchHeads(branch)]
     } else if let (true, Some(tag)) = (selector.is_latest_for_tag(None), selector.tag.as_deref()) {
         vec![Candidates::LatestTagged(tag)]
@@ -100,7 +104,9 @@ async fn run_selector(
                 row.consumer_version_id,
                 &row.consumer_version_number,
             );
-            if let (Some(name), Some(production)) = (&row.environment_name, row.environment_production) {
+            if let (Some(name), Some(production)) =
+                (&row.environment_name, row.environment_production)
+            {
                 resolved.environment = Some((name.clone(), production));
                 resolved.target = row.target.clone();
             }
@@ -153,7 +159,10 @@ async fn run_default_selectors(
             selected.push((row, resolved));
         }
     }
-    for selector in [Selector::currently_deployed(), Selector::currently_supported()] {
+    for selector in [
+        Selector::currently_deployed(),
+        Selector::currently_supported(),
+    ] {
         selected.extend(run_selector(conn, provider_id, &selector).await?);
     }
     Ok(selected)
@@ -192,7 +201,8 @@ async fn run_fallbacks(
                 }
             }
         }
-        if let (Some(branch), Some(fallback)) = (selector.branch_name(), &selector.fallback_branch) {
+        if let (Some(branch), Some(fallback)) = (selector.branch_name(), &selector.fallback_branch)
+        {
             let covered = selected
                 .iter()
                 .any(|(_, r)| r.selector.is_latest_for_branch(Some(branch)));
@@ -285,12 +295,14 @@ async fn squash_pending(
         };
         pact.provider_branch = query.provider_version_branch.clone();
         if branch.is_some() {
-            pact.pending = Some(!state.verified_by_branch && !state.verified_by_other_branch_before);
+            pact.pending =
+                Some(!state.verified_by_branch && !state.verified_by_other_branch_before);
         } else if !tags.is_empty() {
             pact.pending_provider_tags = tags
                 .iter()
                 .filter(|t| {
-                    !state.verified_tags.contains(t) && !state.verified_before_tag_existed.contains(t)
+                    !state.verified_tags.contains(t)
+                        && !state.verified_before_tag_existed.contains(t)
                 })
                 .cloned()
                 .collect();
@@ -408,7 +420,11 @@ fn verifiable_pact_body(
 ) -> Value {
     let pact_ref = pact.pact_ref();
     let self_metadata = metadata::for_verification(
-        &pact.selectors.iter().map(ResolvedSelector::metadata).collect::<Vec<_>>(),
+        &pact
+            .selectors
+            .iter()
+            .map(ResolvedSelector::metadata)
+            .collect::<Vec<_>>(),
         pact.pending,
         pact.wip,
     );

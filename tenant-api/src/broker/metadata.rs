@@ -103,7 +103,11 @@ impl Nested {
         let mut params = Nested::Hash(Vec::new());
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            normalize(&mut params, &form_unescape(name), Nested::Str(form_unescape(value)));
+            normalize(
+                &mut params,
+                &form_unescape(name),
+                Nested::Str(form_unescape(value)),
+            );
         }
         params
     }
@@ -163,9 +167,7 @@ fn normalize(params: &mut Nested, name: &str, value: Nested) {
         };
         let child_name = child_key.split(['[', ']']).find(|s| !s.is_empty());
         match items.last_mut() {
-            Some(last @ Nested::Hash(_))
-                if child_name.is_some_and(|n| last.get(n).is_none()) =>
-            {
+            Some(last @ Nested::Hash(_)) if child_name.is_some_and(|n| last.get(n).is_none()) => {
                 normalize(last, child_key, value)
             }
             _ => {
@@ -249,7 +251,8 @@ impl PactMetadata {
     /// Reads decoded metadata.
     pub fn from_nested(nested: &Nested) -> Self {
         let string = |key| nested.get(key).and_then(Nested::as_str).map(str::to_owned);
-        let id = |value: Option<&Nested>| value.and_then(Nested::as_str).and_then(|s| s.parse().ok());
+        let id =
+            |value: Option<&Nested>| value.and_then(Nested::as_str).and_then(|s| s.parse().ok());
         let selectors = nested
             .get("s")
             .and_then(Nested::as_list)
@@ -303,7 +306,11 @@ pub fn for_latest_pact(consumer_version_id: i64, tag: Option<&str>) -> Nested {
 }
 
 /// `{"w": true}` for a work-in-progress pact, else `{"s": [selectors], "p": pending}`.
-pub fn for_verification(selectors: &[MetadataSelector], pending: Option<bool>, wip: bool) -> Nested {
+pub fn for_verification(
+    selectors: &[MetadataSelector],
+    pending: Option<bool>,
+    wip: bool,
+) -> Nested {
     if wip {
         return Nested::Hash(vec![("w".into(), Nested::str("true"))]);
     }
@@ -375,7 +382,10 @@ mod tests {
         );
         // Base64.urlsafe_encode64("wip=true", padding: false), as in the broker's notices.
         assert_eq!(encode(&for_wip_notice()), "d2lwPXRydWU");
-        assert_eq!(encode(&for_latest_pact(7, Some("prod"))), URL_SAFE_NO_PAD.encode("cvt%5B%5D=prod&cv=7"));
+        assert_eq!(
+            encode(&for_latest_pact(7, Some("prod"))),
+            URL_SAFE_NO_PAD.encode("cvt%5B%5D=prod&cv=7")
+        );
         assert_eq!(
             for_consumer_version_number("1.0 beta").to_query(),
             "cvn=1.0+beta"
@@ -419,7 +429,11 @@ mod tests {
             },
         ];
         let decoded = PactMetadata::decode(&encode(&for_verification(&mixed, None, false)));
-        let ids: Vec<_> = decoded.selectors.iter().map(|s| s.consumer_version_id).collect();
+        let ids: Vec<_> = decoded
+            .selectors
+            .iter()
+            .map(|s| s.consumer_version_id)
+            .collect();
         assert_eq!(ids, vec![Some(5), Some(6)]);
 
         let padded = STANDARD.encode("cvn=1.2.3&w=true");
@@ -450,14 +464,22 @@ mod tests {
             .and_then(Nested::as_list)
             .unwrap();
         assert_eq!(selectors.len(), 2);
-        assert_eq!(selectors[0].get("latest").and_then(Nested::as_str), Some("true"));
-        assert_eq!(selectors[1].get("tag").and_then(Nested::as_str), Some("prod"));
+        assert_eq!(
+            selectors[0].get("latest").and_then(Nested::as_str),
+            Some("true")
+        );
+        assert_eq!(
+            selectors[1].get("tag").and_then(Nested::as_str),
+            Some("prod")
+        );
         assert_eq!(
             parsed.get("provider_version_tags"),
             Some(&Nested::List(vec![Nested::str("a"), Nested::str("b")]))
         );
         assert_eq!(
-            Nested::parse("a%5Bb%5D=x+y").get("a").and_then(|a| a.get("b")),
+            Nested::parse("a%5Bb%5D=x+y")
+                .get("a")
+                .and_then(|a| a.get("b")),
             Some(&Nested::str("x y"))
         );
     }

@@ -338,10 +338,14 @@ mod tests {
     #[test]
     fn the_sha_is_the_brokers() {
         // SHA-1 of `{"interactions":[{"description":"a"}],"pact_specification_version":"2.0.0"}`.
-        let pact = doc(json!({"interactions":[{"description":"a"}],"metadata":{"pactSpecification":{"version":"2.0.0"}}}));
+        let pact = doc(
+            json!({"interactions":[{"description":"a"}],"metadata":{"pactSpecification":{"version":"2.0.0"}}}),
+        );
         assert_eq!(
             pact.sha(),
-            sha1_hex(r#"{"interactions":[{"description":"a"}],"pact_specification_version":"2.0.0"}"#)
+            sha1_hex(
+                r#"{"interactions":[{"description":"a"}],"pact_specification_version":"2.0.0"}"#
+            )
         );
     }
 
@@ -349,7 +353,10 @@ mod tests {
     fn stored_interactions_carry_their_id_and_ids_sent_back_are_not_content() {
         let pact = doc(json!({"interactions":[{"description":"a","request":{"method":"GET"}}]}));
         let stored: Value = serde_json::from_str(&pact.canonical().json).unwrap();
-        let id = stored["interactions"][0]["_id"].as_str().unwrap().to_owned();
+        let id = stored["interactions"][0]["_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         assert_eq!(
             id,
             sha1_hex(r#"{"description":"a","request":{"method":"GET"}}"#)

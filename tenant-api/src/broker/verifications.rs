@@ -27,7 +27,12 @@ fn verification_url(base: &str, v: &Verification) -> String {
         base,
         &v.provider_name,
         &v.consumer_name,
-        &["pact-version", &v.sha, "verification-results", &v.number.to_string()],
+        &[
+            "pact-version",
+            &v.sha,
+            "verification-results",
+            &v.number.to_string(),
+        ],
     )
 }
 
@@ -38,8 +43,14 @@ pub fn verification_body(base: &str, v: &Verification, pact: &PactRef) -> Value 
     for (key, value) in [
         ("implementation", &v.verified_by_implementation),
         ("version", &v.verified_by_version),
-        ("client_implementation", &v.verified_by_client_implementation),
-        ("client_test_framework", &v.verified_by_client_test_framework),
+        (
+            "client_implementation",
+            &v.verified_by_client_implementation,
+        ),
+        (
+            "client_test_framework",
+            &v.verified_by_client_test_framework,
+        ),
         ("client_version", &v.verified_by_client_version),
     ] {
         if let Some(value) = value {
@@ -215,9 +226,12 @@ async fn publish_verification(
     let mut tx = conn.begin().await?;
     let (pact, _) = pact_for_permalink(&mut tx, &provider, &consumer, &sha, &metadata).await?;
     let provider_row = pacticipants::find_or_create(&mut tx, &provider).await?;
-    let (provider_version, _) =
-        versions::find_or_create(&mut tx, provider_row.pacticipant_id, &input.provider_version)
-            .await?;
+    let (provider_version, _) = versions::find_or_create(
+        &mut tx,
+        provider_row.pacticipant_id,
+        &input.provider_version,
+    )
+    .await?;
     let text = |v: &Value, path: &[&str]| -> Option<String> {
         let mut node = v;
         for key in path {
@@ -358,8 +372,7 @@ async fn get_numbered(
     number: String,
 ) -> Result<Response> {
     let mut conn = tenant.db().await?;
-    let verification =
-        find_numbered(&mut conn, &provider, &consumer, &sha, &number).await?;
+    let verification = find_numbered(&mut conn, &provider, &consumer, &sha, &number).await?;
     let metadata = segment
         .as_deref()
         .map(PactMetadata::decode)
@@ -382,7 +395,13 @@ pub async fn get_verification(
 /// `GET …/pact-version/{sha}/metadata/{metadata}/verification-results/{number}`.
 pub async fn get_verification_with_metadata(
     tenant: TenantContext,
-    Path((provider, consumer, sha, segment, number)): Path<(String, String, String, String, String)>,
+    Path((provider, consumer, sha, segment, number)): Path<(
+        String,
+        String,
+        String,
+        String,
+        String,
+    )>,
 ) -> Result<Response> {
     get_numbered(tenant, provider, consumer, sha, Some(segment), number).await
 }
@@ -393,8 +412,7 @@ pub async fn delete_verification(
     Path((provider, consumer, sha, number)): Path<(String, String, String, String)>,
 ) -> Result<Response> {
     let mut conn = tenant.db().await?;
-    let verification =
-        find_numbered(&mut conn, &provider, &consumer, &sha, &number).await?;
+    let verification = find_numbered(&mut conn, &provider, &consumer, &sha, &number).await?;
     store::delete(&mut conn, verification.verification_id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -402,7 +420,13 @@ pub async fn delete_verification(
 /// `DELETE …/pact-version/{sha}/metadata/{metadata}/verification-results/{number}` (204).
 pub async fn delete_verification_with_metadata(
     tenant: TenantContext,
-    Path((provider, consumer, sha, _segment, number)): Path<(String, String, String, String, String)>,
+    Path((provider, consumer, sha, _segment, number)): Path<(
+        String,
+        String,
+        String,
+        String,
+        String,
+    )>,
 ) -> Result<Response> {
     delete_verification(tenant, Path((provider, consumer, sha, number))).await
 }
@@ -448,16 +472,28 @@ async fn latest_for(
     };
     let verification = store::latest_for_pact_version(&mut conn, pact.pact_version_id)
         .await?
-        .ok_or_else(|| Error::NotFound(format!("No verification results found for {}", pact.name())))?;
+        .ok_or_else(|| {
+            Error::NotFound(format!("No verification results found for {}", pact.name()))
+        })?;
     Ok((verification, pact.pact))
 }
 
-async fn get_latest(tenant: TenantContext, provider: String, consumer: String, of: PactOf) -> Result<Response> {
+async fn get_latest(
+    tenant: TenantContext,
+    provider: String,
+    consumer: String,
+    of: PactOf,
+) -> Result<Response> {
     let (verification, pact) = latest_for(&tenant, &provider, &consumer, of).await?;
     Ok(HalBody(verification_body(&tenant.base_url, &verification, &pact)).into_response())
 }
 
-async fn delete_latest(tenant: TenantContext, provider: String, consumer: String, of: PactOf) -> Result<Response> {
+async fn delete_latest(
+    tenant: TenantContext,
+    provider: String,
+    consumer: String,
+    of: PactOf,
+) -> Result<Response> {
     let (verification, _) = latest_for(&tenant, &provider, &consumer, of).await?;
     let mut conn = tenant.db().await?;
     store::delete(&mut conn, verification.verification_id).await?;
@@ -539,9 +575,7 @@ pub async fn get_latest_for_consumer_version(
     let mut conn = tenant.db().await?;
     let version_id = store::version_id(&mut conn, &consumer, &number)
         .await?
-        .ok_or_else(|| {
-            Error::NotFound(format!("No version {number} of {consumer} found"))
-        })?;
+        .ok_or_else(|| Error::NotFound(format!("No version {number} of {consumer} found")))?;
     let verifications = store::latest_for_consumer_version(&mut conn, version_id).await?;
     let providers = store::providers_of_consumer_version(&mut conn, version_id).await?;
     let successful: Vec<&str> = verifications

@@ -7,6 +7,7 @@ mod crash_resume;
 mod data_plane;
 mod isolation;
 mod migrate;
+mod pact_cli_verification;
 mod pact_fixtures;
 mod pact_routes;
 mod pacts_for_verification;

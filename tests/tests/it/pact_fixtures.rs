@@ -35,7 +35,7 @@ pub struct Broker {
     pub api: RunningTenantApi,
     _cp: RunningControlPlane,
     // Last: dropping it removes the databases the services above still use.
-    pub env: TestEnv,
+    _env: TestEnv,
 }
 
 impl Broker {
@@ -52,7 +52,7 @@ impl Broker {
             db,
             api,
             _cp: cp,
-            env,
+            _env: env,
         }
     }
 
@@ -160,7 +160,12 @@ impl Broker {
                 Some(&body),
             )
             .await;
-        assert_eq!(reply.status, StatusCode::OK, "for-verification: {}", reply.text);
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "for-verification: {}",
+            reply.text
+        );
         reply.json()
     }
 
@@ -247,7 +252,13 @@ impl Broker {
     }
 
     /// Fixture: records a deployment (undeploying the previous one of the same instance).
-    pub async fn deploy(&self, pacticipant: &str, number: &str, environment: &str, instance: Option<&str>) {
+    pub async fn deploy(
+        &self,
+        pacticipant: &str,
+        number: &str,
+        environment: &str,
+        instance: Option<&str>,
+    ) {
         let (pacticipant_id, version_id) = self.version_id(pacticipant, number).await;
         sqlx::query(
             "update deployed_version set undeployed_at = now()

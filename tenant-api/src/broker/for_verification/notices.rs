@@ -179,7 +179,11 @@ impl Messages<'_> {
             };
             let mut parts = Vec::new();
             if !branches.is_empty() {
-                let word = if branches.len() == 1 { "branch" } else { "branches" };
+                let word = if branches.len() == 1 {
+                    "branch"
+                } else {
+                    "branches"
+                };
                 parts.push(format!("from {word} {}", join_quoted(&branches)));
             }
             if !tags.is_empty() {
@@ -197,7 +201,11 @@ impl Messages<'_> {
                 self.pending_description("a"),
             )
         } else {
-            let criteria = if selectors > 1 { "criteria" } else { "criterion" };
+            let criteria = if selectors > 1 {
+                "criteria"
+            } else {
+                "criterion"
+            };
             let versions = if selectors == 1 {
                 "the consumer version"
             } else {
@@ -231,7 +239,10 @@ pub fn notices(
     include_pending_status: bool,
     deprecated: bool,
 ) -> Vec<Value> {
-    let messages = Messages { pact, url: pact_url };
+    let messages = Messages {
+        pact,
+        url: pact_url,
+    };
     let mut notices = Vec::new();
     let mut add = |when: &str, text: String| notices.push(json!({ "when": when, "text": text }));
     if deprecated {
@@ -246,9 +257,15 @@ pub fn notices(
             let provider = messages.provider();
             let still_pending = format!("This pact is still in pending state for {any} as a successful verification result {tags}has not yet been published");
             add("after_verification:success_true_published_false", format!("This pact is still in pending state for {any} as the successful verification results {tags}have not yet been published."));
-            add("after_verification:success_false_published_false", still_pending.clone());
+            add(
+                "after_verification:success_false_published_false",
+                still_pending.clone(),
+            );
             add("after_verification:success_true_published_true", format!("This pact is no longer in pending state for {any}, as a successful verification result {tags}has been published. If a verification for a version of {provider} {tags}fails in the future, it will fail the build. {READ_MORE_PENDING}"));
-            add("after_verification:success_false_published_true", still_pending);
+            add(
+                "after_verification:success_false_published_true",
+                still_pending,
+            );
         }
     }
     notices

@@ -81,7 +81,10 @@ pub fn parse_date(value: &str) -> Option<DateTime<Utc>> {
 }
 
 fn add(errors: &mut FieldErrors, key: &str, message: impl Into<String>) {
-    errors.entry(key.to_owned()).or_default().push(message.into());
+    errors
+        .entry(key.to_owned())
+        .or_default()
+        .push(message.into());
 }
 
 fn blank(s: &str) -> bool {
@@ -133,10 +136,13 @@ fn selector_messages(selector: &Map<String, Value>, provider_branch_given: bool)
     check("mainBranch", &only_true);
     check("tag", &string);
     check("branch", &|v| {
-        (!v.is_string() && v != &Value::Bool(true)).then_some("must be a string or must be equal to true")
+        (!v.is_string() && v != &Value::Bool(true))
+            .then_some("must be a string or must be equal to true")
     });
     check("matchingBranch", &only_true);
-    check("latest", &|v| (!v.is_boolean()).then_some("must be one of: true, false"));
+    check("latest", &|v| {
+        (!v.is_boolean()).then_some("must be one of: true, false")
+    });
     check("fallbackTag", &string);
     check("fallbackBranch", &string);
     check("consumer", &string);
@@ -198,9 +204,13 @@ fn selector_messages(selector: &Map<String, Value>, provider_branch_given: bool)
         messages.push("cannot specify both a tag and a branch".into());
     }
     if all_ok {
-        let mut branch_fields: Vec<&str> = BRANCH_KEYS.iter().copied().filter(|k| present(k)).collect();
-        let mut environment_fields: Vec<&str> =
-            ENVIRONMENT_KEYS.iter().copied().filter(|k| present(k)).collect();
+        let mut branch_fields: Vec<&str> =
+            BRANCH_KEYS.iter().copied().filter(|k| present(k)).collect();
+        let mut environment_fields: Vec<&str> = ENVIRONMENT_KEYS
+            .iter()
+            .copied()
+            .filter(|k| present(k))
+            .collect();
         if !branch_fields.is_empty() && !environment_fields.is_empty() {
             branch_fields.sort_unstable();
             environment_fields.sort_unstable();
@@ -252,7 +262,9 @@ fn selector_messages(selector: &Map<String, Value>, provider_branch_given: bool)
 /// The broker's decoration of one valid selector (keys in camelCase or snake_case).
 fn decorate(selector: &Map<String, Value>) -> Vec<Selector> {
     let get = |camel: &str, snake: &str| selector.get(camel).or_else(|| selector.get(snake));
-    let truthy = |v: Option<&Value>| matches!(v, Some(Value::Bool(true))) || v.and_then(Value::as_str) == Some("true");
+    let truthy = |v: Option<&Value>| {
+        matches!(v, Some(Value::Bool(true))) || v.and_then(Value::as_str) == Some("true")
+    };
     let string = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
     let mut s = Selector::default();
     if let Some(v) = get("mainBranch", "main_branch") {
@@ -375,7 +387,11 @@ pub fn from_json(body: &Value) -> Result<Unchecked, FieldErrors> {
             None
         }
         Some(_) => {
-            add(&mut errors, "includePendingStatus", "must be one of: true, false");
+            add(
+                &mut errors,
+                "includePendingStatus",
+                "must be one of: true, false",
+            );
             None
         }
     };
@@ -445,7 +461,12 @@ pub fn from_json(body: &Value) -> Result<Unchecked, FieldErrors> {
         include_pending_status: include_pending.unwrap_or(true),
         include_wip_pacts_since: wip_since,
     };
-    Ok(finish(query, &raw_selectors, errors, "consumerVersionSelectors"))
+    Ok(finish(
+        query,
+        &raw_selectors,
+        errors,
+        "consumerVersionSelectors",
+    ))
 }
 
 /// Validates and decorates the deprecated `GET` query string.
@@ -455,7 +476,11 @@ pub fn from_query(query: &str) -> Unchecked {
     let string = |n: Option<&Nested>| n.and_then(Nested::as_str).map(str::to_owned);
     let tags = match parsed.get("provider_version_tags") {
         None => Vec::new(),
-        Some(Nested::List(items)) => items.iter().filter_map(Nested::as_str).map(str::to_owned).collect(),
+        Some(Nested::List(items)) => items
+            .iter()
+            .filter_map(Nested::as_str)
+            .map(str::to_owned)
+            .collect(),
         Some(_) => {
             add(&mut errors, "provider_version_tags", "must be an array");
             Vec::new()
@@ -535,7 +560,11 @@ pub fn from_query(query: &str) -> Unchecked {
                 raw_selectors.push(selector);
             }
         }
-        Some(_) => add(&mut errors, "consumer_version_selectors", "must be an array"),
+        Some(_) => add(
+            &mut errors,
+            "consumer_version_selectors",
+            "must be an array",
+        ),
     }
     let query = ForVerificationQuery {
         provider_version_branch: string(parsed.get("provider_version_branch")),
@@ -561,7 +590,11 @@ mod tests {
     }
 
     fn selectors(body: Value) -> Vec<Selector> {
-        from_json(&body).unwrap().check(&["prod".into()]).unwrap().selectors
+        from_json(&body)
+            .unwrap()
+            .check(&["prod".into()])
+            .unwrap()
+            .selectors
     }
 
     #[test]
@@ -631,15 +664,19 @@ mod tests {
             errors(json!({"providerVersionBranch": "", "includePendingStatus": true})).len(),
             1
         );
-        assert!(errors(json!({"providerVersionBranch": "", "includePendingStatus": false})).is_empty());
+        assert!(
+            errors(json!({"providerVersionBranch": "", "includePendingStatus": false})).is_empty()
+        );
     }
 
     #[test]
     fn selectors_are_decorated_as_the_broker_decorates_them() {
-        let s = selectors(json!({"providerVersionBranch": "feat", "consumerVersionSelectors": [
-            {"mainBranch": true}, {"branch": "main"}, {"matchingBranch": true}, {"deployedOrReleased": true, "environment": "prod"},
-            {"tag": "prod"}, {"tag": "main", "latest": true, "fallbackTag": "dev"}
-        ]}));
+        let s = selectors(
+            json!({"providerVersionBranch": "feat", "consumerVersionSelectors": [
+                {"mainBranch": true}, {"branch": "main"}, {"matchingBranch": true}, {"deployedOrReleased": true, "environment": "prod"},
+                {"tag": "prod"}, {"tag": "main", "latest": true, "fallbackTag": "dev"}
+            ]}),
+        );
         assert_eq!(s[0], Selector::latest_for_main_branch());
         assert_eq!(s[1], Selector::latest_for_branch("main"));
         assert_eq!(s[2].branch, Some(BranchSelector::Named("feat".into())));

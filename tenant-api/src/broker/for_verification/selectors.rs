@@ -390,7 +390,10 @@ impl ResolvedSelector {
         } else if s.is_latest_for_tag(None) {
             format!(
                 "latest with tag {}",
-                s.fallback_tag.as_deref().or(s.tag.as_deref()).unwrap_or_default()
+                s.fallback_tag
+                    .as_deref()
+                    .or(s.tag.as_deref())
+                    .unwrap_or_default()
             )
         } else if s.main_branch {
             "latest from main branch".into()
@@ -471,10 +474,18 @@ mod tests {
             resolved(Selector::latest_for_tag("a"), 1),
         ];
         sort(&mut list);
-        let short: Vec<String> = list.iter().map(ResolvedSelector::short_description).collect();
+        let short: Vec<String> = list
+            .iter()
+            .map(ResolvedSelector::short_description)
+            .collect();
         assert_eq!(
             short,
-            vec!["latest", "latest from branch main", "latest with tag a", "latest with tag b"]
+            vec![
+                "latest",
+                "latest from branch main",
+                "latest with tag a",
+                "latest with tag b"
+            ]
         );
     }
 
@@ -485,7 +496,8 @@ mod tests {
             "latest version from the main branch 'main' (3)"
         );
         assert_eq!(
-            resolved(Selector::latest_for_branch("feat").for_consumer("C"), 3).description("P", None),
+            resolved(Selector::latest_for_branch("feat").for_consumer("C"), 3)
+                .description("P", None),
             "latest version of C from branch 'feat' (3)"
         );
         assert_eq!(

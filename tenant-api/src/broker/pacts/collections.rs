@@ -83,8 +83,16 @@ async fn list_integration(
     let pacts =
         pact_store::for_integration(&mut conn, provider_id, consumer_id, listing.query()).await?;
     let embedded: Vec<Value> = pacts.iter().map(|p| embedded_pact(base, p)).collect();
-    let consumer_link = hal::named_link(hal::url(base, &["pacticipants", consumer]), "Consumer", consumer);
-    let provider_link = hal::named_link(hal::url(base, &["pacticipants", provider]), "Provider", provider);
+    let consumer_link = hal::named_link(
+        hal::url(base, &["pacticipants", consumer]),
+        "Consumer",
+        consumer,
+    );
+    let provider_link = hal::named_link(
+        hal::url(base, &["pacticipants", provider]),
+        "Provider",
+        provider,
+    );
     let body = match listing {
         Listing::Tagged(tag) => json!({
             "_embedded": { "pacts": embedded },
@@ -305,7 +313,14 @@ pub async fn get_provider_pacts(
     Path(provider): Path<String>,
 ) -> Result<Response> {
     let title = format!("All pact versions for the provider {provider}");
-    list_provider(&tenant, &uri, &provider, ProviderPacts::All { tag: None }, title).await
+    list_provider(
+        &tenant,
+        &uri,
+        &provider,
+        ProviderPacts::All { tag: None },
+        title,
+    )
+    .await
 }
 
 /// `GET /pacts/provider/{provider}/tag/{tag}`.
@@ -329,7 +344,14 @@ pub async fn get_latest_provider_pacts(
     Path(provider): Path<String>,
 ) -> Result<Response> {
     let title = format!("Latest pact versions for the provider {provider}");
-    list_provider(&tenant, &uri, &provider, ProviderPacts::Latest { tag: None }, title).await
+    list_provider(
+        &tenant,
+        &uri,
+        &provider,
+        ProviderPacts::Latest { tag: None },
+        title,
+    )
+    .await
 }
 
 /// `GET /pacts/provider/{provider}/latest/{tag}`: each consumer's latest pact with the tag.

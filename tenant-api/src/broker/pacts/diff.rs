@@ -24,7 +24,10 @@ enum Diff {
     Hash(Vec<(String, Diff)>),
     /// Element by element; `Same` elements render as "no difference here!".
     Array(Vec<Diff>),
-    Different { expected: Side, actual: Side },
+    Different {
+        expected: Side,
+        actual: Side,
+    },
 }
 
 /// One side of a difference.
@@ -149,7 +152,9 @@ pub fn formatted_diff(new_content: &str, previous_content: &str) -> String {
     if matches!(diff, Diff::Same) {
         return String::new();
     }
-    let pretty = |v: Option<Value>| serde_json::to_string_pretty(&v.unwrap_or(Value::Null)).unwrap_or_default();
+    let pretty = |v: Option<Value>| {
+        serde_json::to_string_pretty(&v.unwrap_or(Value::Null)).unwrap_or_default()
+    };
     let expected = pretty(render(&diff, true));
     let actual = pretty(render(&diff, false));
     unified_diff(&expected, &actual)
@@ -171,7 +176,10 @@ fn edit_script(old: &[&str], new: &[&str]) -> Vec<(Op, usize, usize)> {
         .zip(new[prefix..].iter().rev())
         .take_while(|(a, b)| a == b)
         .count();
-    let (o, n) = (&old[prefix..old.len() - suffix], &new[prefix..new.len() - suffix]);
+    let (o, n) = (
+        &old[prefix..old.len() - suffix],
+        &new[prefix..new.len() - suffix],
+    );
     let mut ops: Vec<(Op, usize, usize)> = (0..prefix).map(|i| (Op::Keep, i, i)).collect();
     if o.len().saturating_mul(n.len()) <= 4_000_000 {
         // lengths[i][j] = LCS of o[i..] and n[j..]
@@ -203,13 +211,7 @@ fn edit_script(old: &[&str], new: &[&str]) -> Vec<(Op, usize, usize)> {
         ops.extend((0..o.len()).map(|i| (Op::Remove, prefix + i, prefix)));
         ops.extend((0..n.len()).map(|j| (Op::Add, prefix + o.len(), prefix + j)));
     }
-    ops.extend((0..suffix).map(|k| {
-        (
-            Op::Keep,
-            old.len() - suffix + k,
-            new.len() - suffix + k,
-        )
-    }));
+    ops.extend((0..suffix).map(|k| (Op::Keep, old.len() - suffix + k, new.len() - suffix + k)));
     // Within a change, removals come before additions, as in a unified diff.
     let mut ordered = Vec::with_capacity(ops.len());
     let mut pending_adds = Vec::new();
@@ -382,10 +384,7 @@ async fn diff_response(
                 .map_or(pact.created_at, |next| next.created_at);
             diff_text(&tenant.base_url, &pact, &comparison, changed_at)
         }
-        None => format!(
-            "No previous distinct version was found for {}",
-            pact.name()
-        ),
+        None => format!("No previous distinct version was found for {}", pact.name()),
     };
     Ok((
         [(
@@ -485,7 +484,10 @@ mod tests {
         let previous = json!({"interactions":[{"description":"a"}]}).to_string();
         let new = json!({"interactions":[{"description":"a"},{"description":"b"}]}).to_string();
         let diff = formatted_diff(&new, &previous);
-        assert!(diff.contains("+    {\n+      \"description\": \"b\"\n+    }"), "{diff}");
+        assert!(
+            diff.contains("+    {\n+      \"description\": \"b\"\n+    }"),
+            "{diff}"
+        );
         assert!(diff.contains("\"no difference here!\""), "{diff}");
     }
 

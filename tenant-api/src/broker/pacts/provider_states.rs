@@ -27,21 +27,22 @@ async fn provider_states(tenant: &TenantContext, provider: &str, scope: Scope) -
     let kinds: Vec<Candidates<'_>> = match &scope {
         Scope::MainBranch => vec![Candidates::MainBranchHeads],
         Scope::Branch(name) => vec![Candidates::BranchHeads(name)],
-        Scope::Environment(uuid) => {
-            match uuid::Uuid::parse_str(uuid) {
-                Ok(uuid) => match selection::environment_name(&mut conn, uuid).await? {
-                    Some(name) => {
-                        let mut rows = Vec::new();
-                        for kind in [Candidates::Deployed(Some(&name)), Candidates::Released(Some(&name))] {
-                            rows.extend(selection::select(&mut conn, provider_id, None, kind).await?);
-                        }
-                        return render(&mut conn, rows).await;
+        Scope::Environment(uuid) => match uuid::Uuid::parse_str(uuid) {
+            Ok(uuid) => match selection::environment_name(&mut conn, uuid).await? {
+                Some(name) => {
+                    let mut rows = Vec::new();
+                    for kind in [
+                        Candidates::Deployed(Some(&name)),
+                        Candidates::Released(Some(&name)),
+                    ] {
+                        rows.extend(selection::select(&mut conn, provider_id, None, kind).await?);
                     }
-                    None => Vec::new(),
-                },
-                Err(_) => Vec::new(),
-            }
-        }
+                    return render(&mut conn, rows).await;
+                }
+                None => Vec::new(),
+            },
+            Err(_) => Vec::new(),
+        },
     };
     let mut rows = Vec::new();
     for kind in kinds {
@@ -59,7 +60,10 @@ async fn render(
     // (name, params) → consumers, in order of first appearance.
     let mut states: Vec<(Value, Option<Value>, Vec<String>)> = Vec::new();
     for row in &rows {
-        let Some((_, content)) = contents.iter().find(|(id, _)| *id == row.pact_publication_id) else {
+        let Some((_, content)) = contents
+            .iter()
+            .find(|(id, _)| *id == row.pact_publication_id)
+        else {
             continue;
         };
         let Ok(document) = PactDocument::parse(content.as_bytes()) else {
@@ -80,7 +84,11 @@ async fn render(
         }
     }
     states.sort_by(|a, b| {
-        let key = |v: &Value| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+        let key = |v: &Value| {
+            v.as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| v.to_string())
+        };
         key(&a.0).cmp(&key(&b.0))
     });
     let list: Vec<Value> = states

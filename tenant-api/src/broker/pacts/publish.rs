@@ -118,7 +118,11 @@ fn name_words(name: &str) -> Vec<String> {
         if boundary {
             spaced.push('_');
         }
-        spaced.push(if c.is_ascii_whitespace() || c == '-' { '_' } else { c });
+        spaced.push(if c.is_ascii_whitespace() || c == '-' {
+            '_'
+        } else {
+            c
+        });
     }
     let mut words: Vec<&str> = spaced.split('_').collect();
     while words.last() == Some(&"") {
@@ -148,10 +152,7 @@ pub async fn potential_duplicate_messages(
             continue;
         }
         let words = name_words(name);
-        let similar: Vec<&String> = existing
-            .iter()
-            .filter(|e| name_words(e) == words)
-            .collect();
+        let similar: Vec<&String> = existing.iter().filter(|e| name_words(e) == words).collect();
         if similar.is_empty() {
             continue;
         }
@@ -276,9 +277,12 @@ fn check_names(document: &PactDocument, provider: &str, consumer: &str) -> Resul
                 .push("cannot be blank".into());
         }
         if let Some(in_pact) = in_pact.filter(|n| !n.trim().is_empty() && *n != in_path) {
-            errors.entry(format!("{role}.name")).or_default().push(format!(
-                "name in pact '{in_pact}' does not match name in URL path '{in_path}'."
-            ));
+            errors
+                .entry(format!("{role}.name"))
+                .or_default()
+                .push(format!(
+                    "name in pact '{in_pact}' does not match name in URL path '{in_path}'."
+                ));
         }
     }
     if errors.is_empty() {
@@ -381,7 +385,7 @@ pub async fn delete_pact(
         .await?
         .ok_or_else(|| not_found(&consumer, &number, &provider))?;
     pact_store::delete_publications(&mut conn, &[pact.pact_publication_id]).await?;
-    Ok(post_deletion_response(&tenant.base_url, &mut conn, &provider, &consumer).await?)
+    post_deletion_response(&tenant.base_url, &mut conn, &provider, &consumer).await
 }
 
 /// The broker's body after deleting pacts: the index, and the latest pact left.

@@ -6,8 +6,8 @@ use axum::http::{HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use sqlx::PgConnection;
 
-use super::publish::not_found;
 use super::pact_document_body;
+use super::publish::not_found;
 use crate::broker::hal::HalText;
 use crate::broker::metadata::{self, PactMetadata};
 use crate::broker::store::pacts::{self as pact_store, Latest, PublishedPact};
@@ -98,8 +98,14 @@ pub async fn get_pact_version(
     Path((provider, consumer, sha)): Path<(String, String, String)>,
 ) -> Result<Response> {
     let mut conn = tenant.db().await?;
-    let (pact, _) =
-        pact_for_permalink(&mut conn, &provider, &consumer, &sha, &PactMetadata::default()).await?;
+    let (pact, _) = pact_for_permalink(
+        &mut conn,
+        &provider,
+        &consumer,
+        &sha,
+        &PactMetadata::default(),
+    )
+    .await?;
     Ok(HalText(pact_document_body(&tenant.base_url, &pact, None, None)).into_response())
 }
 
@@ -154,8 +160,13 @@ async fn latest_response(
         _ => None,
     };
     let segment = metadata::encode(&metadata::for_latest_pact(pact.consumer_version_id, tag));
-    let mut response =
-        HalText(pact_document_body(&tenant.base_url, &pact, Some(&segment), None)).into_response();
+    let mut response = HalText(pact_document_body(
+        &tenant.base_url,
+        &pact,
+        Some(&segment),
+        None,
+    ))
+    .into_response();
     if let Ok(value) = HeaderValue::from_str(&pact.consumer_version_number) {
         response
             .headers_mut()

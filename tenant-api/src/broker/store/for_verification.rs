@@ -58,7 +58,8 @@ pub enum Candidates<'a> {
     Released(Option<&'a str>),
 }
 
-const NO_EXTRAS: &str = "null::text as environment_name, null::boolean as environment_production, null::text as target";
+const NO_EXTRAS: &str =
+    "null::text as environment_name, null::boolean as environment_production, null::text as target";
 
 fn candidates_sql(kind: Candidates<'_>) -> String {
     let branch_heads = |condition: &str| {

@@ -334,7 +334,10 @@ pub async fn versions_by_number(
 }
 
 /// The numbers of these versions.
-pub async fn version_numbers(conn: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<(i64, String)>> {
+pub async fn version_numbers(
+    conn: &mut PgConnection,
+    ids: &[i64],
+) -> sqlx::Result<Vec<(i64, String)>> {
     sqlx::query_as("select version_id, number from version where version_id = any($1)")
         .bind(ids)
         .fetch_all(conn)
@@ -350,10 +353,7 @@ pub enum IntegrationPacts<'a> {
     Tagged(&'a str),
     /// Those of consumer versions on this branch, or on the consumer's main branch when `None`
     /// (oldest first); with `latest`, only the branch head's.
-    Branch {
-        name: Option<&'a str>,
-        latest: bool,
-    },
+    Branch { name: Option<&'a str>, latest: bool },
 }
 
 /// Branch membership, or the branch head only, for the consumer version of `pp`; `$3` is the
@@ -433,10 +433,7 @@ pub enum ProviderPacts<'a> {
     Latest { tag: Option<&'a str> },
     /// Those of consumer versions on a branch (each consumer's main branch when `None`); with
     /// `latest`, only each branch head's.
-    Branch {
-        name: Option<&'a str>,
-        latest: bool,
-    },
+    Branch { name: Option<&'a str>, latest: bool },
 }
 
 /// A provider's pacts, sorted as the broker sorts them (consumer name, then version order).
@@ -723,7 +720,10 @@ pub async fn first_tag_would_be_branch(
 }
 
 /// The content of these publications (by publication id).
-pub async fn contents(conn: &mut PgConnection, publication_ids: &[i64]) -> sqlx::Result<Vec<(i64, String)>> {
+pub async fn contents(
+    conn: &mut PgConnection,
+    publication_ids: &[i64],
+) -> sqlx::Result<Vec<(i64, String)>> {
     sqlx::query_as(
         "select pp.pact_publication_id, pv.content from pact_publication pp
          join pact_version pv on pv.pact_version_id = pp.pact_version_id

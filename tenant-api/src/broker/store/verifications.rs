@@ -88,10 +88,12 @@ pub async fn create(
     .bind(new.consumer_version_selectors)
     .fetch_one(&mut *conn)
     .await?;
-    sqlx::query_as(&format!("select {COLUMNS} {FROM} where x.verification_id = $1"))
-        .bind(id)
-        .fetch_one(conn)
-        .await
+    sqlx::query_as(&format!(
+        "select {COLUMNS} {FROM} where x.verification_id = $1"
+    ))
+    .bind(id)
+    .fetch_one(conn)
+    .await
 }
 
 /// The verification with this number of the content between `consumer` and `provider`.

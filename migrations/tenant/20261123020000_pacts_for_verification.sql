@@ -22,11 +22,17 @@ alter table verification
 -- WIP pacts: a provider's publications by when their current content was published.
 create index pact_publication_provider_published_idx on pact_publication (provider_id, updated_at);
 
--- Pending and WIP: has this content been verified successfully, by which provider version?
+-- Pending: has this content been verified successfully, by which provider version, when?
 create index verification_successful_idx
     on verification (pact_version_id, provider_version_id)
     include (wip, execution_date, created_at)
     where success;
+
+-- WIP: recent successful verifications of this content that were not themselves WIP.
+create index verification_successful_not_wip_idx
+    on verification (pact_version_id, execution_date)
+    include (provider_version_id)
+    where success and not wip;
 
 -- Pending by provider tag: when a tag was first used.
 create index tag_pacticipant_name_created_idx on tag (pacticipant_id, name, created_at);

@@ -16,7 +16,7 @@ use axum::extract::{OriginalUri, Path};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
-use sqlx::PgConnection;
+use sqlx::{Connection, PgConnection};
 
 use self::query::ForVerificationQuery;
 use self::selectors::{ResolvedSelector, Selector};
@@ -25,7 +25,7 @@ use super::hal::HalBody;
 use super::metadata;
 use super::pacts::links::pact_version_url_with_metadata;
 use super::pacts::require_pacticipant;
-use super::store::for_verification::{self as store, Candidates, SelectedRow, WipFor};
+use super::store::for_verification::{self as store, Candidates, SelectedRow, WipFor, WipRow};
 use super::store::pacts::PactRef;
 use crate::error::{Error, Result};
 use crate::gate::TenantContext;
@@ -327,54 +327,60 @@ async fn wip_pacts(
     query: &ForVerificationQuery,
     explicit: &[VerifiablePact],
 ) -> Result<Vec<VerifiablePact>> {
-    let mut runs: Vec<(WipFor<'_>, Vec<String>)> = Vec::new();
-    if let Some(branch) = query.provider_version_branch.as_deref() {
-        runs.push((WipFor::Branch(branch), Vec::new()));
-    } else {
-        for tag in &query.provider_version_tags {
-            runs.push((WipFor::Tag(tag), vec![tag.clone()]));
-        }
-    }
+    let provider = match (&query.provider_version_branch, &query.provider_version_tags) {
+        (Some(branch), _) => WipFor::Branch(branch),
+        (None, tags) if !tags.is_empty() => WipFor::Tags(tags),
+        _ => return Ok(Vec::new()),
+    };
     let mut found: Vec<VerifiablePact> = Vec::new();
-    for (provider, pending_tags) in runs {
-        for row in store::wip(conn, provider_id, since, provider).await? {
-            if explicit
-                .iter()
-                .any(|e| e.pact.consumer_id == row.consumer_id && e.pact.sha == row.sha)
-            {
-                continue;
-            }
-            let selector = match (&row.tag_name, &row.branch_name) {
-                (Some(tag), _) => Selector::latest_for_tag(tag),
-                (None, Some(branch)) => Selector::latest_for_branch(branch),
-                (None, None) => continue,
-            };
-            let resolved = ResolvedSelector::resolve(
-                &selector,
-                row.consumer_version_id,
-                &row.consumer_version_number,
-            );
-            match found
-                .iter_mut()
-                .find(|p| p.pact.consumer_name == row.consumer_name && p.pact.sha == row.sha)
-            {
-                Some(existing) => {
+    for WipRow {
+        pact: row,
+        provider_tag,
+    } in store::wip(conn, provider_id, since, provider).await?
+    {
+        if explicit
+            .iter()
+            .any(|e| e.pact.consumer_id == row.consumer_id && e.pact.sha == row.sha)
+        {
+            continue;
+        }
+        let selector = match (&row.tag_name, &row.branch_name) {
+            (Some(tag), _) => Selector::latest_for_tag(tag),
+            (None, Some(branch)) => Selector::latest_for_branch(branch),
+            (None, None) => continue,
+        };
+        let resolved = ResolvedSelector::resolve(
+            &selector,
+            row.consumer_version_id,
+            &row.consumer_version_number,
+        );
+        let pending_tags: Vec<String> = provider_tag.into_iter().collect();
+        match found
+            .iter_mut()
+            .find(|p| p.pact.consumer_name == row.consumer_name && p.pact.sha == row.sha)
+        {
+            Some(existing) => {
+                if !existing.selectors.contains(&resolved) {
                     existing.selectors.push(resolved);
-                    existing.pending_provider_tags.extend(pending_tags.clone());
-                    if row.consumer_version_id > existing.pact.consumer_version_id {
-                        existing.pact = row;
+                }
+                for tag in pending_tags {
+                    if !existing.pending_provider_tags.contains(&tag) {
+                        existing.pending_provider_tags.push(tag);
                     }
                 }
-                None => found.push(VerifiablePact {
-                    pact: row,
-                    selectors: vec![resolved],
-                    pending: Some(true),
-                    pending_provider_tags: pending_tags.clone(),
-                    non_pending_provider_tags: Vec::new(),
-                    provider_branch: query.provider_version_branch.clone(),
-                    wip: true,
-                }),
+                if row.consumer_version_id > existing.pact.consumer_version_id {
+                    existing.pact = row;
+                }
             }
+            None => found.push(VerifiablePact {
+                pact: row,
+                selectors: vec![resolved],
+                pending: Some(true),
+                pending_provider_tags: pending_tags,
+                non_pending_provider_tags: Vec::new(),
+                provider_branch: query.provider_version_branch.clone(),
+                wip: true,
+            }),
         }
     }
     found.sort_by(|a, b| {
@@ -461,15 +467,26 @@ async fn respond(
     deprecated: bool,
 ) -> Result<Response> {
     let mut conn = tenant.db().await?;
+    // One snapshot for the several queries, planned for short OLTP reads: the queries are
+    // index walks whose estimates can look large (no JIT, no parallel workers), and they are
+    // prepared statements run again and again (generic plans, planned once per connection).
+    let mut tx = conn.begin().await?;
+    sqlx::query(
+        "select set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true),
+                set_config('plan_cache_mode', 'force_generic_plan', true)",
+    )
+    .execute(&mut *tx)
+    .await?;
     let names = unchecked.environment_names();
     let existing = if names.is_empty() {
         Vec::new()
     } else {
-        store::existing_environments(&mut conn, &names).await?
+        store::existing_environments(&mut tx, &names).await?
     };
     let query = unchecked.check(&existing).map_err(Error::Validation)?;
-    let (provider_id, _) = require_pacticipant(&mut conn, provider, "provider").await?;
-    let pacts = pacts_for_verification(&mut conn, provider_id, &query).await?;
+    let (provider_id, _) = require_pacticipant(&mut tx, provider, "provider").await?;
+    let pacts = pacts_for_verification(&mut tx, provider_id, &query).await?;
+    tx.commit().await?;
     let base = tenant.base_url.as_ref();
     let entries: Vec<Value> = pacts
         .iter()

@@ -10,6 +10,7 @@ mod migrate;
 mod pact_cli_verification;
 mod pact_fixtures;
 mod pact_routes;
+mod pacts_at_scale;
 mod pacts_for_verification;
 mod pool_budget;
 mod publish;

@@ -747,3 +747,53 @@ async fn a_pact_url_handed_out_for_verification_attributes_the_result_published_
             .unwrap();
     assert_eq!((pact_pending, wip), (Some(true), false));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wip_pacts_are_found_both_from_recent_publications_and_from_branch_and_tag_heads() {
+    // The query starts from whichever is smaller: the provider's publications since the date,
+    // or its consumers' branches. Both ways must find the same heads.
+    let broker = Broker::start("pfv-wip-sides").await;
+    for (version, branch, tags) in [
+        ("1", "main", vec![]),
+        ("2", "feat-a", vec!["t1"]),
+        ("3", "feat-a", vec!["t1"]),
+        ("4", "feat-b", vec![]),
+        ("5", "feat-b", vec![]),
+        ("6", "main", vec![]),
+    ] {
+        let description = format!("w{version}");
+        broker
+            .publish(
+                "Web",
+                version,
+                Some(branch),
+                &tags,
+                &[("Orders", &[description.as_str()])],
+            )
+            .await;
+    }
+    for version in ["1", "2", "3", "4"] {
+        broker.backdate_publication("Web", version, 10).await;
+    }
+    let query = |days: i64| {
+        json!({"providerVersionBranch": "main", "includeWipPactsSince": (Utc::now() - Duration::days(days)).to_rfc3339(),
+               "consumerVersionSelectors": [{"mainBranch": true}]})
+    };
+    // 6 publications in 30 days > 3 branches: from the heads.
+    let from_heads = broker.for_verification("Orders", query(30)).await;
+    assert_eq!(
+        listed_versions(&from_heads),
+        vec!["Web 6", "Web 3", "Web 5"]
+    );
+    assert_eq!(
+        listed(&from_heads)[1]["shortDescription"],
+        "latest from branch feat-a, latest with tag t1"
+    );
+    // 2 publications in 5 days ≤ 3 branches: from the publications.
+    let from_recent = broker.for_verification("Orders", query(5)).await;
+    assert_eq!(listed_versions(&from_recent), vec!["Web 6", "Web 5"]);
+    assert_eq!(
+        listed(&from_recent)[1]["shortDescription"],
+        "latest from branch feat-b"
+    );
+}

@@ -213,6 +213,10 @@ pub struct VerificationState {
 }
 
 /// The verification state of each content, for the provider's branch and tags.
+///
+/// Each check walks the (few) successful verifications of one content and probes the provider
+/// version's branches or tags; the probes are scalar subqueries so that the planner cannot turn
+/// them into joins that start from the provider's (many) branch versions.
 pub async fn verification_states(
     conn: &mut PgConnection,
     provider_id: i64,
@@ -221,33 +225,40 @@ pub async fn verification_states(
     tags: &[String],
 ) -> sqlx::Result<Vec<VerificationState>> {
     sqlx::query_as(
-        "with provider_branch as (
-            select branch_id, created_at from branch where pacticipant_id = $2 and name = $3)
+        "with provider_branch as materialized (
+            select (select branch_id from branch where pacticipant_id = $2 and name = $3) as branch_id,
+                   coalesce((select created_at from branch where pacticipant_id = $2 and name = $3),
+                            'infinity') as created_at)
          select pv.pact_version_id,
-            exists (select 1 from verification v
-                    join branch_version bv on bv.version_id = v.provider_version_id
-                    where v.pact_version_id = pv.pact_version_id and v.success
-                      and bv.branch_id = (select branch_id from provider_branch)) as verified_by_branch,
-            exists (select 1 from verification v
-                    join branch_version bv on bv.version_id = v.provider_version_id
-                    join branch b on b.branch_id = bv.branch_id
-                    where v.pact_version_id = pv.pact_version_id and v.success
-                      and b.pacticipant_id = $2 and b.name <> $3
-                      and v.created_at < coalesce((select created_at from provider_branch), 'infinity'))
-                as verified_by_other_branch_before,
-            exists (select 1 from verification v
-                    where v.pact_version_id = pv.pact_version_id and v.success) as verified,
-            array(select distinct t.name from verification v
-                  join tag t on t.version_id = v.provider_version_id
-                  where v.pact_version_id = pv.pact_version_id and v.success and t.name = any($4)) as verified_tags,
+            coalesce((select true from verification v
+                      where v.pact_version_id = pv.pact_version_id and v.success
+                        and coalesce((select true from branch_version bv
+                                      where bv.branch_id = pb.branch_id and bv.version_id = v.provider_version_id), false)
+                      limit 1), false) as verified_by_branch,
+            coalesce((select true from verification v
+                      where v.pact_version_id = pv.pact_version_id and v.success and v.created_at < pb.created_at
+                        and coalesce((select true from branch_version bv join branch b on b.branch_id = bv.branch_id
+                                      where bv.version_id = v.provider_version_id and b.pacticipant_id = $2
+                                        and b.name <> $3 limit 1), false)
+                      limit 1), false) as verified_by_other_branch_before,
+            coalesce((select true from verification v
+                      where v.pact_version_id = pv.pact_version_id and v.success limit 1), false) as verified,
             array(select tg from unnest($4::text[]) as tg
-                  where exists (
-                    select 1 from verification v join tag t on t.version_id = v.provider_version_id
-                    where v.pact_version_id = pv.pact_version_id and v.success and t.name <> tg
-                      and v.created_at < coalesce(
-                        (select min(ft.created_at) from tag ft where ft.pacticipant_id = $2 and ft.name = tg),
-                        'infinity'))) as verified_before_tag_existed
-         from unnest($1::bigint[]) as pv(pact_version_id)",
+                  where coalesce((select true from verification v
+                                  where v.pact_version_id = pv.pact_version_id and v.success
+                                    and coalesce((select true from tag t where t.version_id = v.provider_version_id
+                                                  and t.name = tg), false)
+                                  limit 1), false)) as verified_tags,
+            array(select tg from unnest($4::text[]) as tg
+                  where coalesce((select true from verification v
+                                  where v.pact_version_id = pv.pact_version_id and v.success
+                                    and v.created_at < coalesce(
+                                        (select min(ft.created_at) from tag ft where ft.pacticipant_id = $2 and ft.name = tg),
+                                        'infinity')
+                                    and coalesce((select true from tag t where t.version_id = v.provider_version_id
+                                                  and t.name <> tg limit 1), false)
+                                  limit 1), false)) as verified_before_tag_existed
+         from unnest($1::bigint[]) as pv(pact_version_id) cross join provider_branch pb",
     )
     .bind(pact_version_ids)
     .bind(provider_id)
@@ -261,88 +272,124 @@ pub async fn verification_states(
 /// `verified_by_other_branch_before_this_branch_look_back`, 30 days).
 const WIP_LOOK_BACK: &str = "interval '30 days'";
 
-/// Which provider the WIP pacts are for: a branch, or one tag.
+/// Which provider the WIP pacts are for: a branch, or tags.
 #[derive(Clone, Copy, Debug)]
 pub enum WipFor<'a> {
     Branch(&'a str),
-    Tag(&'a str),
+    Tags(&'a [String]),
+}
+
+/// A WIP candidate, and (by tags) the provider tag it is work in progress for.
+#[derive(Clone, Debug, FromRow)]
+pub struct WipRow {
+    #[sqlx(flatten)]
+    pub pact: SelectedRow,
+    pub provider_tag: Option<String>,
 }
 
 /// The work-in-progress pacts: those of consumer branch heads and tag heads published after
 /// `since`, less those a successful non-WIP verification by the provider branch (or tag), or by
 /// another branch (tag) before this one existed, already covers.
+///
+/// Candidates are found from whichever side is smaller: the provider's publications since the
+/// date (each checked for being a head), or the heads of its consumers' branches and tags (each
+/// checked for a publication since the date); the choice is made in the query.
 pub async fn wip(
     conn: &mut PgConnection,
     provider_id: i64,
     since: DateTime<Utc>,
     provider: WipFor<'_>,
-) -> sqlx::Result<Vec<SelectedRow>> {
-    let exclusions = match provider {
+) -> sqlx::Result<Vec<WipRow>> {
+    let (branch, tags): (Option<&str>, &[String]) = match provider {
+        WipFor::Branch(b) => (Some(b), &[]),
+        WipFor::Tags(t) => (None, t),
+    };
+    let uncovered = match provider {
         WipFor::Branch(_) => format!(
-            "and not exists (
-                select 1 from verification v join branch_version bv on bv.version_id = v.provider_version_id
-                where v.pact_version_id = cand.pact_version_id and v.success and not v.wip and v.provider_id = $1
-                  and bv.branch_id = (select branch_id from branch where pacticipant_id = $1 and name = $3)
-                  and v.execution_date >= now() - {WIP_LOOK_BACK})
-             and not exists (
-                select 1 from verification v join branch_version bv on bv.version_id = v.provider_version_id
-                join branch b on b.branch_id = bv.branch_id
-                where v.pact_version_id = cand.pact_version_id and v.success and not v.wip and v.provider_id = $1
-                  and b.pacticipant_id = $1 and b.name <> $3
-                  and v.execution_date >= now() - {WIP_LOOK_BACK}
-                  and v.execution_date < coalesce(
-                    (select fv.created_at from branch fb
-                     join branch_version fbv on fbv.branch_id = fb.branch_id
-                     join version fv on fv.version_id = fbv.version_id
-                     where fb.pacticipant_id = $1 and fb.name = $3
-                     order by fbv.version_id limit 1),
-                    'infinity'))"
-        ),
-        WipFor::Tag(_) => "and not exists (
-                select 1 from verification v join tag t on t.version_id = v.provider_version_id
-                where v.pact_version_id = cand.pact_version_id and v.success and not v.wip and t.name = $3)
-             and not exists (
-                select 1 from verification v join tag t on t.version_id = v.provider_version_id
+            "select cand.*, null::text as provider_tag from cand, params
+             where not coalesce((
+                select true from verification v
                 where v.pact_version_id = cand.pact_version_id and v.success and not v.wip
-                  and t.pacticipant_id = $1 and t.name <> $3
-                  and v.execution_date < coalesce(
-                    (select min(ft.created_at) from tag ft where ft.pacticipant_id = $1 and ft.name = $3),
-                    'infinity'))"
+                  and v.execution_date >= now() - {WIP_LOOK_BACK}
+                  and (coalesce((select true from branch_version bv
+                                 where bv.branch_id = params.branch_id and bv.version_id = v.provider_version_id), false)
+                       or (v.execution_date < params.first_created
+                           and coalesce((select true from branch_version bv join branch b on b.branch_id = bv.branch_id
+                                         where bv.version_id = v.provider_version_id and b.pacticipant_id = $1
+                                           and b.name <> $3 limit 1), false)))
+                limit 1), false)"
+        ),
+        WipFor::Tags(_) => "select cand.*, pt.tag as provider_tag from cand cross join unnest($4::text[]) as pt(tag)
+             where not coalesce((
+                select true from verification v
+                where v.pact_version_id = cand.pact_version_id and v.success and not v.wip
+                  and (coalesce((select true from tag t where t.version_id = v.provider_version_id and t.name = pt.tag), false)
+                       or (v.execution_date < coalesce(
+                              (select min(ft.created_at) from tag ft where ft.pacticipant_id = $1 and ft.name = pt.tag),
+                              'infinity')
+                           and coalesce((select true from tag t where t.version_id = v.provider_version_id
+                                           and t.pacticipant_id = $1 and t.name <> pt.tag limit 1), false)))
+                limit 1), false)"
             .to_owned(),
     };
-    let name = match provider {
-        WipFor::Branch(n) | WipFor::Tag(n) => n,
-    };
     let query = format!(
-        "with cand as (
-            select pp.pact_publication_id, pp.pact_version_id, b.name as branch_name, null::text as tag_name
-            from pact_publication pp
-            join branch_version bv on bv.version_id = pp.consumer_version_id
-            join branch b on b.branch_id = bv.branch_id
-            where pp.provider_id = $1 and pp.updated_at > $2
-              and not exists (select 1 from branch_version n
-                              where n.branch_id = bv.branch_id and n.version_id > bv.version_id)
+        "with params as materialized (
+            select pb.branch_id,
+                   coalesce((select v.created_at from version v where v.version_id =
+                               (select min(bv.version_id) from branch_version bv where bv.branch_id = pb.branch_id)),
+                            'infinity') as first_created,
+                   (select count(*) from (select 1 from pact_publication p
+                                          where p.provider_id = $1 and p.updated_at > $2 limit 5000) r)
+                   <= (select count(*) from integration i join branch b on b.pacticipant_id = i.consumer_id
+                       where i.provider_id = $1) as from_recent
+            from (select (select branch_id from branch where pacticipant_id = $1 and name = $3) as branch_id) pb),
+         recent as materialized (
+            select r.pact_publication_id, r.consumer_version_id, r.pact_version_id from pact_publication r
+            where (select from_recent from params) and r.provider_id = $1 and r.updated_at > $2),
+         heads as materialized (
+            select r.pact_publication_id, r.pact_version_id, h.branch_name, null::text as tag_name
+            from recent r cross join lateral (
+                select b.name as branch_name from branch_version bv join branch b on b.branch_id = bv.branch_id
+                where bv.version_id = r.consumer_version_id
+                  and not exists (select 1 from branch_version n
+                                  where n.branch_id = bv.branch_id and n.version_id > bv.version_id)) h
             union all
-            select pp.pact_publication_id, pp.pact_version_id, null::text, t.name
-            from pact_publication pp
-            join tag t on t.version_id = pp.consumer_version_id
-            where pp.provider_id = $1 and pp.updated_at > $2
-              and not exists (select 1 from tag n
-                              where n.pacticipant_id = t.pacticipant_id and n.name = t.name
-                                and n.version_id > t.version_id)
-         )
+            select r.pact_publication_id, r.pact_version_id, null, h.tag_name
+            from recent r cross join lateral (
+                select t.name as tag_name from tag t
+                where t.version_id = r.consumer_version_id
+                  and not exists (select 1 from tag n where n.pacticipant_id = t.pacticipant_id and n.name = t.name
+                                  and n.version_id > t.version_id)) h
+            union all
+            select pp.pact_publication_id, pp.pact_version_id, b.name, null
+            from integration i join branch b on b.pacticipant_id = i.consumer_id
+            cross join lateral (select max(bv.version_id) as version_id from branch_version bv
+                                where bv.branch_id = b.branch_id) h
+            join pact_publication pp on pp.consumer_version_id = h.version_id and pp.provider_id = i.provider_id
+            where not (select from_recent from params) and i.provider_id = $1 and pp.updated_at > $2
+            union all
+            select pp.pact_publication_id, pp.pact_version_id, null, tn.name
+            from integration i
+            cross join lateral (select distinct t.name from tag t where t.pacticipant_id = i.consumer_id) tn
+            cross join lateral (select max(t.version_id) as version_id from tag t
+                                where t.pacticipant_id = i.consumer_id and t.name = tn.name) h
+            join pact_publication pp on pp.consumer_version_id = h.version_id and pp.provider_id = i.provider_id
+            where not (select from_recent from params) and i.provider_id = $1 and pp.updated_at > $2),
+         cand as materialized (
+            select h.pact_publication_id, h.pact_version_id, h.branch_name, h.tag_name from heads h),
+         uncovered as ({uncovered})
          select {SELECTED_COLUMNS}, null::text as environment_name, null::boolean as environment_production,
-                null::text as target, cand.branch_name, cand.tag_name
-         from cand
-         join pact_publication pp on pp.pact_publication_id = cand.pact_publication_id
+                null::text as target, u.branch_name, u.tag_name, u.provider_tag
+         from uncovered u
+         join pact_publication pp on pp.pact_publication_id = u.pact_publication_id
          {SELECTED_JOINS}
-         where true {exclusions}
-         order by c.name, pp.consumer_version_id, cand.tag_name is not null, cand.branch_name, cand.tag_name"
+         order by c.name, pp.consumer_version_id, u.tag_name is not null, u.branch_name, u.tag_name, u.provider_tag"
     );
     sqlx::query_as(&query)
         .bind(provider_id)
         .bind(since)
-        .bind(name)
+        .bind(branch)
+        .bind(tags)
         .fetch_all(conn)
         .await
 }

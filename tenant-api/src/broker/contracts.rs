@@ -344,6 +344,7 @@ pub async fn publish_contracts(
     let base = tenant.base_url.clone();
     let mut conn = tenant.db().await?;
     let mut tx = conn.begin().await?;
+    pact_store::plan_for_oltp(&mut tx).await?;
 
     // Conflicts first: a refused publication records nothing.
     let mut conflict_notices = Vec::new();

@@ -467,16 +467,9 @@ async fn respond(
     deprecated: bool,
 ) -> Result<Response> {
     let mut conn = tenant.db().await?;
-    // One snapshot for the several queries, planned for short OLTP reads: the queries are
-    // index walks whose estimates can look large (no JIT, no parallel workers), and they are
-    // prepared statements run again and again (generic plans, planned once per connection).
+    // One snapshot for the several queries, planned as short OLTP reads.
     let mut tx = conn.begin().await?;
-    sqlx::query(
-        "select set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true),
-                set_config('plan_cache_mode', 'force_generic_plan', true)",
-    )
-    .execute(&mut *tx)
-    .await?;
+    super::store::pacts::plan_for_oltp(&mut tx).await?;
     let names = unchecked.environment_names();
     let existing = if names.is_empty() {
         Vec::new()

@@ -224,6 +224,7 @@ async fn publish_verification(
         .unwrap_or_default();
     let mut conn = tenant.db().await?;
     let mut tx = conn.begin().await?;
+    pact_store::plan_for_oltp(&mut tx).await?;
     let (pact, _) = pact_for_permalink(&mut tx, &provider, &consumer, &sha, &metadata).await?;
     let provider_row = pacticipants::find_or_create(&mut tx, &provider).await?;
     let (provider_version, _) = versions::find_or_create(

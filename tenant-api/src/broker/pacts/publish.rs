@@ -327,6 +327,7 @@ async fn write_pact(
     }
     let mut conn = tenant.db().await?;
     let mut tx = conn.begin().await?;
+    pact_store::plan_for_oltp(&mut tx).await?;
     let duplicates =
         potential_duplicate_messages(&mut tx, &[&consumer, &provider], &tenant.base_url).await?;
     if !duplicates.is_empty() {

@@ -185,8 +185,9 @@ pub async fn consumers_for_defaults(
          select c.name, c.main_branch,
             exists (select 1 from branch b join branch_version bv on bv.branch_id = b.branch_id
                     where b.pacticipant_id = c.pacticipant_id and b.name = c.main_branch) as main_branch_has_versions,
-            exists (select 1 from tag t
-                    where t.pacticipant_id = c.pacticipant_id and t.name = c.main_branch) as main_branch_tag_exists
+            (select t.version_id from tag t
+             where t.pacticipant_id = c.pacticipant_id and t.name = c.main_branch
+             order by t.version_id desc limit 1) is not null as main_branch_tag_exists
          from consumers c order by c.name"
     ))
     .bind(provider_id)
@@ -280,11 +281,31 @@ pub enum WipFor<'a> {
 }
 
 /// A WIP candidate, and (by tags) the provider tag it is work in progress for.
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct WipRow {
-    #[sqlx(flatten)]
     pub pact: SelectedRow,
     pub provider_tag: Option<String>,
+}
+
+#[derive(FromRow)]
+struct WipCandidate {
+    pact_publication_id: i64,
+    branch_name: Option<String>,
+    tag_name: Option<String>,
+    provider_tag: Option<String>,
+}
+
+/// The publications with these ids, as selected rows (no environment, branch or tag).
+async fn publications(conn: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<SelectedRow>> {
+    sqlx::query_as(&format!(
+        "select {SELECTED_COLUMNS}, null::text as environment_name, null::boolean as environment_production,
+                null::text as target, null::text as branch_name, null::text as tag_name
+         from pact_publication pp {SELECTED_JOINS}
+         where pp.pact_publication_id = any($1)"
+    ))
+    .bind(ids)
+    .fetch_all(conn)
+    .await
 }
 
 /// The work-in-progress pacts: those of consumer branch heads and tag heads published after
@@ -347,9 +368,9 @@ pub async fn wip(
             select r.pact_publication_id, r.consumer_version_id, r.pact_version_id from pact_publication r
             where (select from_recent from params) and r.provider_id = $1 and r.updated_at > $2),
          heads as materialized (
-            select r.pact_publication_id, r.pact_version_id, h.branch_name, null::text as tag_name
+            select r.pact_publication_id, r.pact_version_id, h.branch_id, null::text as tag_name
             from recent r cross join lateral (
-                select b.name as branch_name from branch_version bv join branch b on b.branch_id = bv.branch_id
+                select bv.branch_id from branch_version bv
                 where bv.version_id = r.consumer_version_id
                   and not exists (select 1 from branch_version n
                                   where n.branch_id = bv.branch_id and n.version_id > bv.version_id)) h
@@ -361,7 +382,7 @@ pub async fn wip(
                   and not exists (select 1 from tag n where n.pacticipant_id = t.pacticipant_id and n.name = t.name
                                   and n.version_id > t.version_id)) h
             union all
-            select pp.pact_publication_id, pp.pact_version_id, b.name, null
+            select pp.pact_publication_id, pp.pact_version_id, b.branch_id, null
             from integration i join branch b on b.pacticipant_id = i.consumer_id
             cross join lateral (select max(bv.version_id) as version_id from branch_version bv
                                 where bv.branch_id = b.branch_id) h
@@ -376,22 +397,52 @@ pub async fn wip(
             join pact_publication pp on pp.consumer_version_id = h.version_id and pp.provider_id = i.provider_id
             where not (select from_recent from params) and i.provider_id = $1 and pp.updated_at > $2),
          cand as materialized (
-            select h.pact_publication_id, h.pact_version_id, h.branch_name, h.tag_name from heads h),
+            select h.pact_publication_id, h.pact_version_id, h.branch_id, h.tag_name from heads h),
          uncovered as ({uncovered})
-         select {SELECTED_COLUMNS}, null::text as environment_name, null::boolean as environment_production,
-                null::text as target, u.branch_name, u.tag_name, u.provider_tag
-         from uncovered u
-         join pact_publication pp on pp.pact_publication_id = u.pact_publication_id
-         {SELECTED_JOINS}
-         order by c.name, pp.consumer_version_id, u.tag_name is not null, u.branch_name, u.tag_name, u.provider_tag"
+         select u.pact_publication_id, (select name from branch where branch_id = u.branch_id) as branch_name,
+                u.tag_name, u.provider_tag
+         from uncovered u"
     );
-    sqlx::query_as(&query)
+    // The candidates first, then their details by id: joined in one statement, a generic plan
+    // (which cannot know how few candidates there are) would scan the publications.
+    let candidates: Vec<WipCandidate> = sqlx::query_as(&query)
         .bind(provider_id)
         .bind(since)
         .bind(branch)
         .bind(tags)
-        .fetch_all(conn)
-        .await
+        .fetch_all(&mut *conn)
+        .await?;
+    let ids: Vec<i64> = candidates.iter().map(|c| c.pact_publication_id).collect();
+    let details = publications(conn, &ids).await?;
+    let mut rows: Vec<WipRow> = candidates
+        .into_iter()
+        .filter_map(|candidate| {
+            let mut pact = details
+                .iter()
+                .find(|d| d.pact_publication_id == candidate.pact_publication_id)?
+                .clone();
+            pact.branch_name = candidate.branch_name;
+            pact.tag_name = candidate.tag_name;
+            Some(WipRow {
+                pact,
+                provider_tag: candidate.provider_tag,
+            })
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        let key = |r: &WipRow| {
+            (
+                r.pact.consumer_name.clone(),
+                r.pact.consumer_version_id,
+                r.pact.tag_name.is_some(),
+                r.pact.branch_name.clone(),
+                r.pact.tag_name.clone(),
+                r.provider_tag.clone(),
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+    Ok(rows)
 }
 
 /// The names among `names` of existing environments.

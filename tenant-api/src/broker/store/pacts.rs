@@ -11,6 +11,20 @@ use sqlx::{FromRow, PgConnection};
 
 use crate::broker::pact_document::CanonicalPact;
 
+/// Plans the rest of the caller's transaction for short OLTP statements: no JIT compilation and
+/// no parallel workers (index walks can carry large cost estimates that would trigger both, at
+/// a cost of milliseconds each), and generic plans for the prepared statements, which are run
+/// again and again on each pooled connection and are planned once that way.
+pub async fn plan_for_oltp(conn: &mut PgConnection) -> sqlx::Result<()> {
+    sqlx::query(
+        "select set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true),
+                set_config('plan_cache_mode', 'force_generic_plan', true)",
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
 /// The content row for `pact`, created if this consumer/provider pair never had it.
 pub async fn find_or_create_content(
     conn: &mut PgConnection,
@@ -219,6 +233,11 @@ fn refs(rest: &str) -> String {
     format!("select {REF_COLUMNS} {FROM} {rest}")
 }
 
+/// Names resolved to ids before the publications are touched (scalar subqueries run first),
+/// so that lookups go through the unique keys whatever the planner thinks of the names.
+const PROVIDER_ID: &str = "(select pacticipant_id from pacticipant where name = $1)";
+const CONSUMER_ID: &str = "(select pacticipant_id from pacticipant where name = $2)";
+
 /// The pact `consumer` version `number` has with `provider`.
 pub async fn for_consumer_version(
     conn: &mut PgConnection,
@@ -226,9 +245,11 @@ pub async fn for_consumer_version(
     consumer: &str,
     number: &str,
 ) -> sqlx::Result<Option<PublishedPact>> {
-    sqlx::query_as(&with_content(
-        "where p.name = $1 and c.name = $2 and v.number = $3",
-    ))
+    sqlx::query_as(&with_content(&format!(
+        "where pp.provider_id = {PROVIDER_ID}
+           and pp.consumer_version_id = (select version_id from version
+                                         where pacticipant_id = {CONSUMER_ID} and number = $3)"
+    )))
     .bind(provider)
     .bind(consumer)
     .bind(number)
@@ -267,22 +288,39 @@ pub async fn latest(
     consumer: &str,
     which: Latest<'_>,
 ) -> sqlx::Result<Option<PublishedPact>> {
-    let filter = match which {
-        Latest::Any => "",
-        Latest::Tagged(_) => {
-            "and exists (select 1 from tag t where t.version_id = pp.consumer_version_id and t.name = $3)"
-        }
-        Latest::Untagged => {
-            "and not exists (select 1 from tag t where t.version_id = pp.consumer_version_id)"
-        }
-        Latest::OnBranch(_) => {
-            "and exists (select 1 from branch_version bv join branch b on b.branch_id = bv.branch_id
-                where bv.version_id = pp.consumer_version_id and b.name = $3)"
-        }
+    // Tags and branches are walked from their own (small) side, newest version first.
+    let query = match which {
+        Latest::Any => with_content(&format!(
+            "where pp.provider_id = {PROVIDER_ID} and pp.consumer_id = {CONSUMER_ID}
+             order by pp.consumer_version_id desc limit 1"
+        )),
+        Latest::Untagged => with_content(&format!(
+            "where pp.provider_id = {PROVIDER_ID} and pp.consumer_id = {CONSUMER_ID}
+               and not exists (select 1 from tag t where t.version_id = pp.consumer_version_id)
+             order by pp.consumer_version_id desc limit 1"
+        )),
+        Latest::Tagged(_) => format!(
+            "select {REF_COLUMNS}, pv.content from tag t
+             join pact_publication pp on pp.consumer_version_id = t.version_id and pp.provider_id = {PROVIDER_ID}
+             join pacticipant c on c.pacticipant_id = pp.consumer_id
+             join pacticipant p on p.pacticipant_id = pp.provider_id
+             join version v on v.version_id = pp.consumer_version_id
+             join pact_version pv on pv.pact_version_id = pp.pact_version_id
+             where t.pacticipant_id = {CONSUMER_ID} and t.name = $3
+             order by t.version_id desc limit 1"
+        ),
+        Latest::OnBranch(_) => format!(
+            "select {REF_COLUMNS}, pv.content from branch b
+             join branch_version bv on bv.branch_id = b.branch_id
+             join pact_publication pp on pp.consumer_version_id = bv.version_id and pp.provider_id = {PROVIDER_ID}
+             join pacticipant c on c.pacticipant_id = pp.consumer_id
+             join pacticipant p on p.pacticipant_id = pp.provider_id
+             join version v on v.version_id = pp.consumer_version_id
+             join pact_version pv on pv.pact_version_id = pp.pact_version_id
+             where b.pacticipant_id = {CONSUMER_ID} and b.name = $3
+             order by bv.version_id desc limit 1"
+        ),
     };
-    let query = with_content(&format!(
-        "where p.name = $1 and c.name = $2 {filter} order by pp.consumer_version_id desc limit 1"
-    ));
     let mut query = sqlx::query_as(&query).bind(provider).bind(consumer);
     if let Latest::Tagged(name) | Latest::OnBranch(name) = which {
         query = query.bind(name);
@@ -306,10 +344,11 @@ pub async fn by_sha(
             }
         }
     }
-    sqlx::query_as(&with_content(
-        "where p.name = $1 and c.name = $2 and pv.sha = $3
-         order by pp.consumer_version_id desc limit 1",
-    ))
+    sqlx::query_as(&with_content(&format!(
+        "where pp.pact_version_id = (select pact_version_id from pact_version
+                                     where consumer_id = {CONSUMER_ID} and provider_id = {PROVIDER_ID} and sha = $3)
+         order by pp.consumer_version_id desc limit 1"
+    )))
     .bind(provider)
     .bind(consumer)
     .bind(sha)
@@ -324,8 +363,9 @@ pub async fn versions_by_number(
     numbers: &[String],
 ) -> sqlx::Result<Vec<(i64, String)>> {
     sqlx::query_as(
-        "select v.version_id, v.number from version v join pacticipant c on c.pacticipant_id = v.pacticipant_id
-         where c.name = $1 and v.number = any($2) order by v.version_id",
+        "select version_id, number from version
+         where pacticipant_id = (select pacticipant_id from pacticipant where name = $1) and number = any($2)
+         order by version_id",
     )
     .bind(consumer)
     .bind(numbers)
@@ -578,10 +618,11 @@ pub async fn previous_shas_by_tag(
     }
     for tag in tags {
         let sha: Option<String> = sqlx::query_scalar(
-            "select pv.sha from pact_publication pp join pact_version pv on pv.pact_version_id = pp.pact_version_id
-             join tag t on t.version_id = pp.consumer_version_id and t.name = $4
-             where pp.provider_id = $1 and pp.consumer_id = $2 and pp.consumer_version_id < $3
-             order by pp.consumer_version_id desc limit 1",
+            "select pv.sha from tag t
+             join pact_publication pp on pp.consumer_version_id = t.version_id and pp.provider_id = $1
+             join pact_version pv on pv.pact_version_id = pp.pact_version_id
+             where t.pacticipant_id = $2 and t.name = $4 and t.version_id < $3
+             order by t.version_id desc limit 1",
         )
         .bind(pact.provider_id)
         .bind(pact.consumer_id)

@@ -106,7 +106,11 @@ pub async fn find(
 ) -> sqlx::Result<Option<Verification>> {
     sqlx::query_as(&format!(
         "select {COLUMNS} {FROM}
-         where p.name = $1 and c.name = $2 and pv.sha = $3 and x.number = $4"
+         where x.number = $4 and x.pact_version_id = (
+            select pact_version_id from pact_version
+            where provider_id = (select pacticipant_id from pacticipant where name = $1)
+              and consumer_id = (select pacticipant_id from pacticipant where name = $2)
+              and sha = $3)"
     ))
     .bind(provider)
     .bind(consumer)
@@ -169,8 +173,8 @@ pub async fn version_id(
     number: &str,
 ) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar(
-        "select v.version_id from version v join pacticipant p on p.pacticipant_id = v.pacticipant_id
-         where p.name = $1 and v.number = $2",
+        "select version_id from version
+         where pacticipant_id = (select pacticipant_id from pacticipant where name = $1) and number = $2",
     )
     .bind(pacticipant)
     .bind(number)

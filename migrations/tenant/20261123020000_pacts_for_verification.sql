@@ -19,8 +19,16 @@ alter table verification
     add column verified_by_client_test_framework text,
     add column consumer_version_selectors        jsonb;
 
--- WIP pacts: a provider's publications by when their current content was published.
-create index pact_publication_provider_published_idx on pact_publication (provider_id, updated_at);
+-- WIP pacts: a provider's publications by when their current content was published (covering,
+-- so that the candidates are read from the index alone).
+create index pact_publication_provider_published_idx
+    on pact_publication (provider_id, updated_at)
+    include (pact_publication_id, consumer_version_id, pact_version_id);
+
+-- WIP pacts: is a consumer version the head of one of its branches, or of one of its tags?
+-- (covering the probes the first schema's indexes answer only with a heap fetch)
+create index branch_version_version_branch_idx on branch_version (version_id, branch_id);
+create index tag_version_covering_idx on tag (version_id) include (pacticipant_id, name);
 
 -- Pending: has this content been verified successfully, by which provider version, when?
 create index verification_successful_idx

@@ -17,11 +17,14 @@ pub mod conventions;
 mod dashboard;
 mod deployments;
 mod environments;
+pub mod events;
+mod for_verification;
 pub mod hal;
 mod index;
 mod integrations;
 mod labels;
 pub mod matrix;
+pub mod metadata;
 mod metrics;
 pub mod names;
 mod pact_document;
@@ -32,6 +35,7 @@ pub mod query;
 mod relationships;
 mod store;
 mod tags;
+mod verifications;
 mod versions;
 mod webhooks;
 
@@ -46,17 +50,197 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(index::get_index))
+        .merge(pact_routes())
+        .merge(resource_routes())
+        .merge(matrix_routes())
+        // The broker's HTTP conventions, on every route above (keep these last): a 405 for a
+        // method a route lacks (set here so that the tenant gate also guards it; `OPTIONS` is
+        // answered from it), and content negotiation around each handler.
+        .method_not_allowed_fallback(conventions::method_not_allowed)
+        .route_layer(axum::middleware::from_fn(conventions::negotiate))
+}
+
+/// Pacts, verification results and pacts for verification (`pact-broker-api.md` §1.5–1.7).
+///
+/// axum matches static segments before parameters, which gives the broker's first-match order
+/// (`…/branch/latest/versions` before `…/branch/{branch}`, `…/latest-untagged` before
+/// `…/latest/{tag}`); the deprecated `/pacts/…/versions/{version}` and `/pact/…` spellings
+/// are served by the same handlers.
+fn pact_routes() -> Router<AppState> {
+    use for_verification as fv;
+    use pacts::{collections as list, diff, provider_states as states, publish, read};
+    use verifications as vr;
+
+    const INTEGRATION: &str = "/pacts/provider/{provider}/consumer/{consumer}";
+    let at = |rest: &str| format!("{INTEGRATION}{rest}");
+    let pact_by_version = || {
+        get(read::get_pact_for_version)
+            .put(publish::put_pact)
+            .patch(publish::patch_pact)
+            .delete(publish::delete_pact)
+    };
+    Router::new()
+        // Publishing.
         .route("/contracts/publish", post(contracts::publish_contracts))
+        // One pact, by consumer version, content or recency.
+        .route(&at("/version/{version}"), pact_by_version())
+        .route(&at("/versions/{version}"), pact_by_version())
         .route(
-            "/pacts/provider/{provider}/consumer/{consumer}/version/{version}",
-            get(pacts::get_pact_for_version).put(pacts::put_pact),
+            "/pact/provider/{provider}/consumer/{consumer}/version/{version}",
+            pact_by_version(),
         )
         .route(
-            "/pacts/provider/{provider}/consumer/{consumer}/latest",
-            get(pacts::get_latest_pact),
+            &at("/version/{version}/previous-distinct"),
+            get(read::get_previous_distinct),
         )
-        // --- Broker resources: pacticipants, labels, versions, branches, tags, environments,
-        // --- deployed and released versions, integrations (pact-broker-api.md §1.1–1.4).
+        .route(
+            &at("/version/{version}/diff/previous-distinct"),
+            get(diff::get_diff_with_previous_distinct),
+        )
+        .route(
+            &at("/version/{version}/diff/version/{other}"),
+            get(diff::get_diff_with_version),
+        )
+        .route(&at("/pact-version/{sha}"), get(read::get_pact_version))
+        .route(
+            &at("/pact-version/{sha}/metadata/{metadata}"),
+            get(read::get_pact_version_with_metadata),
+        )
+        .route(
+            &at("/pact-version/{sha}/diff/pact-version/{other}"),
+            get(diff::get_diff_with_pact_version),
+        )
+        .route(&at("/latest"), get(read::get_latest_pact))
+        .route(
+            "/pact/provider/{provider}/consumer/{consumer}/latest",
+            get(read::get_latest_pact),
+        )
+        .route(&at("/latest/{tag}"), get(read::get_latest_tagged_pact))
+        .route(&at("/latest-untagged"), get(read::get_latest_untagged_pact))
+        .route(
+            &at("/branch/{branch}/latest"),
+            get(read::get_latest_pact_for_branch),
+        )
+        // An integration's pact versions.
+        .route(
+            &at("/versions"),
+            get(list::get_pact_versions).delete(list::delete_pact_versions),
+        )
+        .route(
+            &at("/tag/{tag}"),
+            get(list::get_tagged_pact_versions).delete(list::delete_tagged_pact_versions),
+        )
+        .route(
+            &at("/branch/versions"),
+            get(list::get_main_branch_pact_versions).delete(list::delete_main_branch_pact_versions),
+        )
+        .route(
+            &at("/branch/latest/versions"),
+            get(list::get_latest_main_branch_pact_versions)
+                .delete(list::delete_latest_main_branch_pact_versions),
+        )
+        .route(
+            &at("/branch/{branch}"),
+            get(list::get_branch_pact_versions).delete(list::delete_branch_pact_versions),
+        )
+        .route(
+            &at("/branch/{branch}/latest/versions"),
+            get(list::get_latest_branch_pact_versions)
+                .delete(list::delete_latest_branch_pact_versions),
+        )
+        // A provider's pacts.
+        .route("/pacts/latest", get(list::get_latest_pacts))
+        .route("/pacts/provider/{provider}", get(list::get_provider_pacts))
+        .route(
+            "/pacts/provider/{provider}/tag/{tag}",
+            get(list::get_tagged_provider_pacts),
+        )
+        .route(
+            "/pacts/provider/{provider}/latest",
+            get(list::get_latest_provider_pacts),
+        )
+        .route(
+            "/pacts/provider/{provider}/latest/{tag}",
+            get(list::get_latest_tagged_provider_pacts),
+        )
+        .route(
+            "/pacts/provider/{provider}/branch",
+            get(list::get_main_branch_provider_pacts),
+        )
+        .route(
+            "/pacts/provider/{provider}/branch/latest",
+            get(list::get_latest_main_branch_provider_pacts),
+        )
+        .route(
+            "/pacts/provider/{provider}/branch/{branch}",
+            get(list::get_branch_provider_pacts),
+        )
+        .route(
+            "/pacts/provider/{provider}/branch/{branch}/latest",
+            get(list::get_latest_branch_provider_pacts),
+        )
+        .route(
+            "/pacts/provider/{provider}/provider-states",
+            get(states::get_provider_states),
+        )
+        .route(
+            "/pacts/provider/{provider}/provider-states/branch/{branch}",
+            get(states::get_provider_states_for_branch),
+        )
+        .route(
+            "/pacts/provider/{provider}/provider-states/environment/{uuid}",
+            get(states::get_provider_states_for_environment),
+        )
+        // Pacts for verification.
+        .route(
+            "/pacts/provider/{provider}/for-verification",
+            get(fv::get_pacts_for_verification).post(fv::post_pacts_for_verification),
+        )
+        // Verification results.
+        .route(
+            &at("/pact-version/{sha}/verification-results"),
+            post(vr::create_verification),
+        )
+        .route(
+            &at("/pact-version/{sha}/metadata/{metadata}/verification-results"),
+            post(vr::create_verification_with_metadata),
+        )
+        .route(
+            &at("/pact-version/{sha}/verification-results/latest"),
+            get(vr::get_latest_for_pact_version).delete(vr::delete_latest_for_pact_version),
+        )
+        .route(
+            &at("/pact-version/{sha}/verification-results/{number}"),
+            get(vr::get_verification).delete(vr::delete_verification),
+        )
+        .route(
+            &at("/pact-version/{sha}/metadata/{metadata}/verification-results/{number}"),
+            get(vr::get_verification_with_metadata).delete(vr::delete_verification_with_metadata),
+        )
+        .route(
+            &at("/version/{version}/verification-results/latest"),
+            get(vr::get_latest_for_consumer_version_pact)
+                .delete(vr::delete_latest_for_consumer_version_pact),
+        )
+        .route(
+            &at("/latest/verification-results/latest"),
+            get(vr::get_latest_for_latest_pact).delete(vr::delete_latest_for_latest_pact),
+        )
+        .route(
+            &at("/latest/{tag}/verification-results/latest"),
+            get(vr::get_latest_for_latest_tagged_pact)
+                .delete(vr::delete_latest_for_latest_tagged_pact),
+        )
+        .route(
+            "/verification-results/consumer/{consumer}/version/{version}/latest",
+            get(vr::get_latest_for_consumer_version),
+        )
+}
+
+/// Pacticipants, labels, versions, branches, tags, environments, deployed and released versions,
+/// integrations (`pact-broker-api.md` §1.1–1.4), and webhook definitions (§1.9).
+fn resource_routes() -> Router<AppState> {
+    Router::new()
         .route(
             "/pacticipants",
             get(pacticipants::list_pacticipants).post(pacticipants::create_pacticipant),
@@ -203,13 +387,6 @@ pub fn router() -> Router<AppState> {
                 .put(webhooks::put_webhook)
                 .delete(webhooks::delete_webhook),
         )
-        // --- End of broker resources.
-        .merge(matrix_routes())
-        // The broker's HTTP conventions, on every route above (keep these last): a 405 for a
-        // method a route lacks (set here so that the tenant gate also guards it; `OPTIONS` is
-        // answered from it), and content negotiation around each handler.
-        .method_not_allowed_fallback(conventions::method_not_allowed)
-        .route_layer(axum::middleware::from_fn(conventions::negotiate))
 }
 
 /// Matrix, can-i-deploy, can-i-merge, badges, dashboard, metrics, relationships and groups

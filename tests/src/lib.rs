@@ -11,6 +11,7 @@ pub mod bench;
 pub mod compat;
 pub mod env;
 pub mod mail;
+pub mod pact_cli;
 pub mod session;
 pub mod tenant_client;
 pub mod tools;

@@ -1,52 +1,38 @@
 //! `POST /contracts/publish`: the modern publishing route the Pact CLIs use. One request records
 //! a consumer version (with branch, tags and build URL) and all its pacts, atomically: if any
-//! contract conflicts with what that version already published, nothing is recorded (409).
+//! contract conflicts with what that version already published, nothing is recorded (409, with
+//! the broker's error and diff notices). The response's notices are the broker's
+//! (`Contracts::Service`, `locale/en.yml`); the CLIs print them.
+//!
+//! One deliberate difference: `onConflict: merge` merges changed content into the existing pact
+//! (what the CLI's `--merge` promises) where the broker, with its default
+//! `allow_dangerous_contract_modification=false`, refuses any change.
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use sqlx::Connection;
 
 use super::body::JsonBody;
+use super::events;
 use super::hal::{self, HalBody};
 use super::pact_document::PactDocument;
-use super::pacts::{conflict_message, publish_document, OnConflict};
-use super::store::pacts::Publication;
+use super::pacts::diff::formatted_diff;
+use super::pacts::links::pact_url;
+use super::pacts::publish::{potential_duplicate_messages, publication_events};
+use super::pacts::{conflict_message, publish_document, Mode};
+use super::store::pacts::{self as pact_store, Publication};
 use super::store::{pacticipants, versions};
 use crate::error::{Error, FieldErrors, Result};
 use crate::gate::TenantContext;
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PublishContractsRequest {
-    pacticipant_name: Option<String>,
-    pacticipant_version_number: Option<String>,
-    branch: Option<String>,
-    #[serde(default)]
-    tags: Vec<String>,
-    build_url: Option<String>,
-    contracts: Option<Vec<ContractInput>>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ContractInput {
-    consumer_name: Option<String>,
-    provider_name: Option<String>,
-    specification: Option<String>,
-    content_type: Option<String>,
-    content: Option<String>,
-    on_conflict: Option<String>,
-}
 
 /// A contract that passed validation.
 struct ValidContract {
     provider: String,
     document: PactDocument,
-    on_conflict: OnConflict,
+    mode: Mode,
 }
 
 struct ValidRequest {
@@ -58,167 +44,359 @@ struct ValidRequest {
     contracts: Vec<ValidContract>,
 }
 
-fn blank(value: &Option<String>) -> bool {
-    value.as_deref().is_none_or(|v| v.trim().is_empty())
+fn blank(s: &str) -> bool {
+    s.trim().is_empty()
 }
 
-impl PublishContractsRequest {
-    fn validate(self) -> Result<ValidRequest> {
-        let mut errors = FieldErrors::new();
-        let mut add = |field: &str, message: String| {
-            errors.entry(field.to_owned()).or_default().push(message)
-        };
-        if blank(&self.pacticipant_name) {
-            add("pacticipantName", "is missing".into());
+/// A string field, with dry-validation's messages. `required` fields must be present;
+/// `filled` ones must not be null or empty.
+fn string_field(
+    map: &Map<String, Value>,
+    key: &str,
+    required: bool,
+    filled: bool,
+    messages: &mut Vec<(String, String)>,
+) -> Option<String> {
+    match map.get(key) {
+        None => {
+            if required {
+                messages.push((key.to_owned(), "is missing".into()));
+            }
+            None
         }
-        if blank(&self.pacticipant_version_number) {
-            add("pacticipantVersionNumber", "is missing".into());
-        } else if self
-            .pacticipant_version_number
-            .as_deref()
-            .is_some_and(|n| n.contains(['\n', '\r']))
-        {
+        Some(Value::Null) => {
+            if filled {
+                messages.push((key.to_owned(), "must be filled".into()));
+            }
+            None
+        }
+        Some(Value::String(s)) if s.is_empty() && filled => {
+            messages.push((key.to_owned(), "must be filled".into()));
+            None
+        }
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            messages.push((key.to_owned(), "must be a string".into()));
+            None
+        }
+    }
+}
+
+/// Ruby's class name of a parsed JSON value (for "expected to be a Hash" messages).
+fn ruby_class(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "NilClass",
+        Value::Bool(true) => "TrueClass",
+        Value::Bool(false) => "FalseClass",
+        Value::Number(n) if n.is_f64() => "Float",
+        Value::Number(_) => "Integer",
+        Value::String(_) => "String",
+        Value::Array(_) => "Array",
+        Value::Object(_) => "Hash",
+    }
+}
+
+/// Validates one contract (`PublishContractsContractContract`): full messages.
+fn validate_contract(map: &Map<String, Value>) -> Result<ValidContract, Vec<String>> {
+    let mut field_messages = Vec::new();
+    let consumer = string_field(map, "consumerName", true, true, &mut field_messages);
+    let provider = string_field(map, "providerName", true, true, &mut field_messages);
+    let content = string_field(map, "content", true, true, &mut field_messages);
+    let one_of =
+        |key: &str, allowed: &[&str], required: bool, messages: &mut Vec<(String, String)>| {
+            let value = string_field(map, key, required, true, messages);
+            match value {
+                Some(v) if !allowed.contains(&v.as_str()) => {
+                    messages.push((
+                        key.to_owned(),
+                        format!("must be one of: {}", allowed.join(", ")),
+                    ));
+                    None
+                }
+                other => other,
+            }
+        };
+    let content_type = one_of(
+        "contentType",
+        &["application/json"],
+        true,
+        &mut field_messages,
+    );
+    let specification = one_of("specification", &["pact"], true, &mut field_messages);
+    let on_conflict = one_of(
+        "onConflict",
+        &["overwrite", "merge"],
+        false,
+        &mut field_messages,
+    );
+    for (key, value) in [("consumerName", &consumer), ("providerName", &provider)] {
+        if value.as_deref().is_some_and(blank) {
+            field_messages.push((key.to_owned(), "cannot be blank".into()));
+        }
+    }
+    let failed = |key: &str| field_messages.iter().any(|(k, _)| k == key);
+    let mut messages: Vec<String> = Vec::new();
+    let (consumer_failed, provider_failed, spec_failed, type_failed) = (
+        failed("consumerName"),
+        failed("providerName"),
+        failed("specification"),
+        failed("contentType"),
+    );
+    messages.extend(field_messages.iter().map(|(k, m)| format!("{k} {m}")));
+
+    // Content: Base64, UTF-8, JSON, an object, with matching names.
+    let mut base_errors = false;
+    let decoded = content.as_deref().and_then(|c| B64.decode(c).ok());
+    let text = match &decoded {
+        None => {
+            messages.push("is not valid Base64".into());
+            base_errors = true;
+            None
+        }
+        Some(bytes) => match std::str::from_utf8(bytes) {
+            Ok(text) => Some(text.to_owned()),
+            Err(err) => {
+                let valid = &bytes[..err.valid_up_to()];
+                let chars: Vec<char> = String::from_utf8_lossy(valid).chars().collect();
+                let index = chars.len();
+                let fragment: String = chars[index.saturating_sub(100)..].iter().collect();
+                messages.push(format!(
+                    "contract content has a non UTF-8 character at char {} and cannot be parsed as JSON. Fragment preceding invalid character is: '{fragment}'",
+                    index + 1
+                ));
+                base_errors = true;
+                None
+            }
+        },
+    };
+    let parsed: Option<Value> = text
+        .as_deref()
+        .and_then(|t| serde_json::from_str(t).ok())
+        .filter(|v: &Value| !v.is_null());
+    if !type_failed {
+        if let Some(content_type) = &content_type {
+            if parsed.is_none() {
+                messages.push(format!("content could not be parsed as {content_type}"));
+                base_errors = true;
+            }
+        }
+    }
+    let mut document = None;
+    if !base_errors && !type_failed {
+        match &parsed {
+            Some(Value::Object(_)) => {
+                let bytes = text.as_deref().unwrap_or_default().as_bytes();
+                document = PactDocument::parse(bytes).ok();
+            }
+            Some(other) => messages.push(format!(
+                "parsed content was expected to be a Hash but was a {}",
+                ruby_class(other)
+            )),
+            None => {}
+        }
+    }
+    if let (Some(doc), Some(consumer)) = (&document, &consumer) {
+        if !consumer_failed && !spec_failed {
+            if let Some(in_content) = doc.consumer_name().filter(|n| n != consumer) {
+                messages.push(format!("consumer name in contract content ('{in_content}') must match consumerName in contract params ('{consumer}')"));
+            }
+        }
+    }
+    if let (Some(doc), Some(provider)) = (&document, &provider) {
+        if !provider_failed {
+            if let Some(in_content) = doc.provider_name().filter(|n| n != provider) {
+                messages.push(format!("provider name in contract content ('{in_content}') must match providerName in contract params ('{provider}')"));
+            }
+        }
+    }
+    match (messages.is_empty(), document, provider, specification) {
+        (true, Some(document), Some(provider), Some(_)) => Ok(ValidContract {
+            provider,
+            document,
+            mode: if on_conflict.as_deref() == Some("merge") {
+                Mode::Merge
+            } else {
+                Mode::Refuse
+            },
+        }),
+        _ => Err(messages),
+    }
+}
+
+/// Validates a request (`PublishContractsSchema`), with the broker's field names and messages.
+fn validate(value: &Value) -> Result<ValidRequest> {
+    let Value::Object(map) = value else {
+        return Err(Error::BadRequest(format!(
+            "Expected JSON Object in request body but found {}",
+            ruby_class(value)
+        )));
+    };
+    let mut errors = FieldErrors::new();
+    let mut top = Vec::new();
+    let pacticipant = string_field(map, "pacticipantName", true, true, &mut top);
+    let number = string_field(map, "pacticipantVersionNumber", true, true, &mut top);
+    let branch = string_field(map, "branch", false, false, &mut top);
+    let build_url = string_field(map, "buildUrl", false, false, &mut top);
+    for (key, message) in top {
+        errors.entry(key).or_default().push(message);
+    }
+    let mut add =
+        |key: &str, message: String| errors.entry(key.to_owned()).or_default().push(message);
+    if pacticipant.as_deref().is_some_and(blank) {
+        add("pacticipantName", "cannot be blank".into());
+    }
+    if let Some(n) = &number {
+        if blank(n) {
+            add("pacticipantVersionNumber", "cannot be blank".into());
+        }
+        if n.contains('\n') {
             add(
                 "pacticipantVersionNumber",
-                "cannot contain a new line character".into(),
+                "cannot contain multiple lines".into(),
             );
         }
-        if self.branch.as_deref().is_some_and(|b| b.trim().is_empty()) {
+    }
+    if let Some(b) = &branch {
+        if blank(b) {
             add("branch", "cannot be blank".into());
         }
-        if self.tags.iter().any(|t| t.trim().is_empty()) {
-            add("tags", "cannot contain a blank tag".into());
+        if b.contains('\n') {
+            add("branch", "cannot contain multiple lines".into());
         }
-        let pacticipant = self.pacticipant_name.clone().unwrap_or_default();
-        let mut contracts = Vec::new();
-        match self.contracts {
-            None => add("contracts", "is missing".into()),
-            Some(list) if list.is_empty() => {
-                add("contracts", "must contain at least one contract".into())
+    }
+    if build_url.as_deref().is_some_and(|u| u.contains('\n')) {
+        add("buildUrl", "cannot contain multiple lines".into());
+    }
+    let mut tags = Vec::new();
+    match map.get("tags") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) => {
+            for (index, tag) in items.iter().enumerate() {
+                match tag {
+                    Value::Null => add("tags", format!("must be filled (at index {index})")),
+                    Value::String(s) if s.is_empty() => {
+                        add("tags", format!("must be filled (at index {index})"))
+                    }
+                    Value::String(s) if blank(s) => {
+                        add("tags", format!("cannot be blank (at index {index})"))
+                    }
+                    Value::String(s) => tags.push(s.clone()),
+                    other => tags.push(other.to_string()),
+                }
             }
-            Some(list) => {
-                for (index, contract) in list.into_iter().enumerate() {
-                    match contract.validate(&pacticipant) {
-                        Ok(valid) => contracts.push(valid),
-                        Err(messages) => {
-                            for message in messages {
-                                add("contracts", format!("{message} (at index {index})"));
-                            }
+        }
+        Some(_) => add("tags", "must be an array".into()),
+    }
+    let mut contracts = Vec::new();
+    match map.get("contracts") {
+        None => add("contracts", "is missing".into()),
+        Some(Value::Array(items)) => {
+            for (index, item) in items.iter().enumerate() {
+                let Value::Object(contract) = item else {
+                    add("contracts", format!("must be a hash (at index {index})"));
+                    continue;
+                };
+                match validate_contract(contract) {
+                    Ok(valid) => contracts.push(valid),
+                    Err(messages) => {
+                        for message in messages {
+                            add("contracts", format!("{message} (at index {index})"));
                         }
+                    }
+                }
+                if let (Some(name), Some(Value::String(consumer))) =
+                    (&pacticipant, contract.get("consumerName"))
+                {
+                    if consumer != name {
+                        add(
+                            "contracts",
+                            format!("consumerName ('{consumer}') must match pacticipantName ('{name}') (at index {index})"),
+                        );
                     }
                 }
             }
         }
-        if !errors.is_empty() {
-            return Err(Error::Validation(errors));
-        }
-        Ok(ValidRequest {
-            pacticipant,
-            number: self.pacticipant_version_number.unwrap_or_default(),
-            branch: self.branch,
-            tags: self.tags,
-            build_url: self.build_url.filter(|u| !u.trim().is_empty()),
-            contracts,
-        })
+        Some(_) => add("contracts", "must be an array".into()),
     }
+    if !errors.is_empty() {
+        return Err(Error::Validation(errors));
+    }
+    Ok(ValidRequest {
+        pacticipant: pacticipant.unwrap_or_default(),
+        number: number.unwrap_or_default(),
+        branch,
+        tags,
+        build_url: build_url.filter(|u| !blank(u)),
+        contracts,
+    })
 }
 
-impl ContractInput {
-    fn validate(self, pacticipant: &str) -> Result<ValidContract, Vec<String>> {
-        let mut messages = Vec::new();
-        let consumer = self.consumer_name.unwrap_or_default();
-        let provider = self.provider_name.unwrap_or_default();
-        if consumer.trim().is_empty() {
-            messages.push("consumerName is missing".to_owned());
-        } else if consumer != pacticipant {
-            messages.push(format!(
-                "consumerName ({consumer}) must match pacticipantName ({pacticipant})"
-            ));
-        }
-        if provider.trim().is_empty() {
-            messages.push("providerName is missing".to_owned());
-        }
-        match self.specification.as_deref() {
-            Some("pact") => {}
-            Some(other) => messages.push(format!("specification must be pact, not {other}")),
-            None => messages.push("specification is missing".to_owned()),
-        }
-        match self.content_type.as_deref() {
-            Some("application/json") => {}
-            Some(other) => {
-                messages.push(format!("contentType must be application/json, not {other}"))
-            }
-            None => messages.push("contentType is missing".to_owned()),
-        }
-        let on_conflict = match self.on_conflict.as_deref() {
-            None | Some("overwrite") => OnConflict::Refuse,
-            Some("merge") => OnConflict::Merge,
-            Some(other) => {
-                messages.push(format!(
-                    "onConflict must be overwrite or merge, not {other}"
-                ));
-                OnConflict::Refuse
-            }
-        };
-        let document = match self.content.as_deref().map(|c| B64.decode(c.trim())) {
-            None => {
-                messages.push("content is missing".to_owned());
-                None
-            }
-            Some(Err(_)) => {
-                messages.push("content is not valid Base64".to_owned());
-                None
-            }
-            Some(Ok(bytes)) => match PactDocument::parse(&bytes) {
-                Ok(document) => Some(document),
-                Err(err) => {
-                    messages.push(format!("content: {err}"));
-                    None
-                }
-            },
-        };
-        if let Some(document) = &document {
-            if document
-                .consumer_name()
-                .is_some_and(|name| name != consumer)
-            {
-                messages.push(format!(
-                    "consumer name in the pact does not match consumerName ({consumer})"
-                ));
-            }
-            if document
-                .provider_name()
-                .is_some_and(|name| name != provider)
-            {
-                messages.push(format!(
-                    "provider name in the pact does not match providerName ({provider})"
-                ));
-            }
-        }
-        match document {
-            Some(document) if messages.is_empty() => Ok(ValidContract {
-                provider,
-                document,
-                on_conflict,
-            }),
-            _ => Err(messages),
-        }
-    }
-}
-
-fn notice(kind: &str, text: String) -> Value {
-    json!({ "type": kind, "text": text })
+fn notice(kind: &str, text: impl Into<String>) -> Value {
+    json!({ "type": kind, "text": text.into() })
 }
 
 /// `POST /contracts/publish`.
 pub async fn publish_contracts(
     tenant: TenantContext,
-    JsonBody(request): JsonBody<PublishContractsRequest>,
+    JsonBody(value): JsonBody<Value>,
 ) -> Result<Response> {
-    let request = request.validate()?;
+    let request = validate(&value)?;
     let base = tenant.base_url.clone();
     let mut conn = tenant.db().await?;
     let mut tx = conn.begin().await?;
+    pact_store::plan_for_oltp(&mut tx).await?;
+
+    // Conflicts first: a refused publication records nothing.
+    let mut conflict_notices = Vec::new();
+    for contract in &request.contracts {
+        if contract.mode == Mode::Merge {
+            continue;
+        }
+        let existing = pact_store::for_consumer_version(
+            &mut tx,
+            &contract.provider,
+            &request.pacticipant,
+            &request.number,
+        )
+        .await?;
+        if let Some(existing) = existing.filter(|e| e.sha != contract.document.sha()) {
+            conflict_notices.push(notice(
+                "error",
+                conflict_message(&request.pacticipant, &request.number, &contract.provider),
+            ));
+            let new_content = contract.document.canonical().json;
+            conflict_notices.push(notice(
+                "info",
+                formatted_diff(&new_content, &existing.content),
+            ));
+        }
+    }
+    let mut names: Vec<&str> = vec![&request.pacticipant];
+    for contract in &request.contracts {
+        if !names.contains(&contract.provider.as_str()) {
+            names.push(&contract.provider);
+        }
+    }
+    for message in potential_duplicate_messages(&mut tx, &names, &base).await? {
+        conflict_notices.push(notice("error", message));
+    }
+    if !conflict_notices.is_empty() {
+        let errors: Vec<Value> = conflict_notices
+            .iter()
+            .filter(|n| n["type"] == "error")
+            .map(|n| n["text"].clone())
+            .collect();
+        let body = json!({ "notices": conflict_notices, "errors": { "contracts": errors } });
+        return Ok((
+            StatusCode::CONFLICT,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json;charset=utf-8"),
+            )],
+            serde_json::to_vec(&body).unwrap_or_default(),
+        )
+            .into_response());
+    }
 
     let consumer = pacticipants::find_or_create(&mut tx, &request.pacticipant).await?;
     let (version, created) =
@@ -235,14 +413,34 @@ pub async fn publish_contracts(
             false,
         )
         .await?;
+        pact_store::detect_main_branch(&mut tx, consumer.pacticipant_id, branch).await?;
     }
     for tag in &request.tags {
+        // The broker's tag side effects: the first tag of a new version without a branch
+        // becomes its branch, and a tag called develop/main/master the main branch.
+        if pact_store::first_tag_would_be_branch(&mut tx, version.version_id).await? {
+            versions::add_to_branch(
+                &mut tx,
+                consumer.pacticipant_id,
+                version.version_id,
+                tag,
+                true,
+            )
+            .await?;
+        }
+        pact_store::detect_main_branch(&mut tx, consumer.pacticipant_id, tag).await?;
         versions::add_tag(&mut tx, consumer.pacticipant_id, version.version_id, tag).await?;
     }
 
     let mut notices = vec![notice("debug", version_notice(&request, created))];
-    let mut conflicts = Vec::new();
+    if request.branch.is_none() {
+        notices.push(notice(
+            "prompt",
+            "  Next steps:\n    Configure the version branch to be the value of your repository branch.",
+        ));
+    }
     let mut contract_links = Vec::new();
+    let mut all_events = Vec::new();
     for contract in &request.contracts {
         let published = publish_document(
             &mut tx,
@@ -250,59 +448,70 @@ pub async fn publish_contracts(
             &version,
             &contract.provider,
             &contract.document,
-            contract.on_conflict,
+            contract.mode,
         )
         .await?;
+        let Some(pact) = published.pact else {
+            // Checked above; a concurrent publication changed the content since.
+            return Err(Error::Conflict {
+                message: conflict_message(
+                    &request.pacticipant,
+                    &request.number,
+                    &contract.provider,
+                ),
+                body: None,
+            });
+        };
         let (consumer_name, number, provider) =
             (&request.pacticipant, &request.number, &contract.provider);
-        match published.publication {
-            Publication::Created => notices.push(notice(
-                "success",
-                format!("Pact successfully published for {consumer_name} version {number} and provider {provider}."),
-            )),
-            Publication::Unchanged => notices.push(notice(
-                "success",
-                format!("Pact successfully republished for {consumer_name} version {number} and provider {provider} with no content changes."),
-            )),
-            Publication::Replaced => notices.push(notice(
-                "success",
-                format!("Pact content merged with existing content for {consumer_name} version {number} and provider {provider}."),
-            )),
-            Publication::Conflict { .. } => conflicts.push(conflict_message(consumer_name, number, provider)),
+        let text = |key: &str| {
+            match key {
+            "published" => format!("Pact successfully published for {consumer_name} version {number} and provider {provider}."),
+            "same" => format!("Pact successfully republished for {consumer_name} version {number} and provider {provider} with no content changes."),
+            "modified" => format!("Pact with changed content published over existing content for {consumer_name} version {number} and provider {provider}. This is not recommended in normal circumstances and may indicate that you have not configured your Pact pipeline correctly. For more information see https://docs.pact.io/go/versioning"),
+            _ => format!("Pact content merged with existing content for {consumer_name} version {number} and provider {provider}."),
         }
-        let href = hal::url(
-            &base,
-            &[
-                "pacts",
-                "provider",
-                provider,
-                "consumer",
-                consumer_name,
-                "version",
-                number,
-            ],
+        };
+        notices.push(
+            match (&published.previous, contract.mode, &published.publication) {
+                (None, _, _) => notice("success", text("published")),
+                (Some(_), Mode::Merge, _) => notice("success", text("merged")),
+                (Some(_), Mode::Refuse, Publication::Unchanged { .. }) => {
+                    notice("success", text("same"))
+                }
+                (Some(_), Mode::Refuse, _) => notice("warning", text("modified")),
+            },
         );
-        contract_links.push(json!({
-            "title": "Pact",
-            "name": format!("Pact between {consumer_name} ({number}) and {provider}"),
-            "href": href,
-        }));
-    }
+        let url = pact_url(&base, &pact);
+        notices.push(notice(
+            "debug",
+            format!("  View the published pact at {url}"),
+        ));
+        let mut next_steps = Vec::new();
+        if !pact_store::any_verifications(&mut tx, pact.consumer_id, pact.provider_id).await? {
+            next_steps.push(notice("prompt", format!("    * Add Pact verification tests to the {provider} build. See https://docs.pact.io/go/provider_verification")));
+        }
+        // No webhooks can be configured yet, so the broker's webhook prompt always applies.
+        next_steps.push(notice("prompt", format!("    * Configure separate {provider} pact verification build and webhook to trigger it when the pact content changes. See https://docs.pact.io/go/webhooks")));
+        notices.push(notice("prompt", "  Next steps:"));
+        notices.extend(next_steps);
 
-    if !conflicts.is_empty() {
-        // Dropping the transaction rolls everything back: a conflicting publish records nothing.
-        drop(tx);
-        let notices: Vec<Value> = conflicts
-            .iter()
-            .map(|text| notice("error", text.clone()))
-            .collect();
-        let body = json!({ "errors": { "contracts": conflicts }, "notices": notices });
-        return Err(Error::Conflict {
-            message: conflicts.join("\n"),
-            body: Some(body),
-        });
+        let previous_sha = published.previous.as_ref().map(|p| p.sha.as_str());
+        all_events.extend(
+            publication_events(
+                &mut tx,
+                &tenant,
+                &pact,
+                previous_sha,
+                request.build_url.as_deref(),
+                request.branch.as_deref(),
+            )
+            .await?,
+        );
+        contract_links.push(json!({ "title": "Pact", "name": pact.name(), "href": url }));
     }
     tx.commit().await?;
+    events::publish(&all_events);
 
     let pacticipant_url = hal::url(&base, &["pacticipants", &request.pacticipant]);
     let version_url = hal::url(
@@ -350,18 +559,98 @@ pub async fn publish_contracts(
 }
 
 fn version_notice(request: &ValidRequest, created: bool) -> String {
-    let verb = if created { "Created" } else { "Updated" };
-    let mut text = format!("{verb} {} version {}", request.pacticipant, request.number);
-    if let Some(branch) = &request.branch {
-        text.push_str(&format!(" with branch {branch}"));
+    let action = if created { "Created" } else { "Updated" };
+    let (p, v) = (&request.pacticipant, &request.number);
+    let tags = request.tags.join(", ");
+    match (&request.branch, request.tags.is_empty()) {
+        (Some(branch), false) => {
+            format!("{action} {p} version {v} with branch {branch} and tags {tags}")
+        }
+        (Some(branch), true) => format!("{action} {p} version {v} with branch {branch}"),
+        (None, false) => format!("{action} {p} version {v} with tags {tags}"),
+        (None, true) => format!("{action} {p} version {v}"),
     }
-    if !request.tags.is_empty() {
-        let joiner = if request.branch.is_some() {
-            " and"
-        } else {
-            " with"
-        };
-        text.push_str(&format!("{joiner} tags {}", request.tags.join(", ")));
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn messages(body: Value) -> FieldErrors {
+        match validate(&body) {
+            Err(Error::Validation(errors)) => errors,
+            Err(other) => panic!("{other}"),
+            Ok(_) => FieldErrors::new(),
+        }
     }
-    text
+
+    fn contract(content: &str) -> Value {
+        json!({"consumerName": "C", "providerName": "P", "specification": "pact",
+               "contentType": "application/json", "content": B64.encode(content)})
+    }
+
+    #[test]
+    fn missing_fields_are_reported_as_the_broker_reports_them() {
+        let errors = messages(json!({}));
+        assert_eq!(errors["pacticipantName"], vec!["is missing"]);
+        assert_eq!(errors["pacticipantVersionNumber"], vec!["is missing"]);
+        assert_eq!(errors["contracts"], vec!["is missing"]);
+        let errors = messages(
+            json!({"pacticipantName": "", "pacticipantVersionNumber": "1\n2", "branch": " ", "tags": [""], "contracts": []}),
+        );
+        assert_eq!(errors["pacticipantName"], vec!["must be filled"]);
+        assert_eq!(
+            errors["pacticipantVersionNumber"],
+            vec!["cannot contain multiple lines"]
+        );
+        assert_eq!(errors["branch"], vec!["cannot be blank"]);
+        assert_eq!(errors["tags"], vec!["must be filled (at index 0)"]);
+    }
+
+    #[test]
+    fn contract_problems_are_indexed() {
+        let mut bad = contract(r#"{"consumer":{"name":"Other"},"provider":{"name":"P"}}"#);
+        bad["specification"] = json!("oas");
+        let errors = messages(
+            json!({"pacticipantName": "C", "pacticipantVersionNumber": "1",
+            "contracts": [bad, {"consumerName": "X", "providerName": "P", "specification": "pact", "contentType": "application/json", "content": "%%%"}, contract("[1]")]}),
+        );
+        let contracts = &errors["contracts"];
+        assert!(
+            contracts.contains(&"specification must be one of: pact (at index 0)".to_owned()),
+            "{contracts:?}"
+        );
+        assert!(
+            contracts.contains(&"is not valid Base64 (at index 1)".to_owned()),
+            "{contracts:?}"
+        );
+        assert!(
+            contracts.contains(
+                &"consumerName ('X') must match pacticipantName ('C') (at index 1)".to_owned()
+            ),
+            "{contracts:?}"
+        );
+        assert!(
+            contracts.contains(
+                &"parsed content was expected to be a Hash but was a Array (at index 2)".to_owned()
+            ),
+            "{contracts:?}"
+        );
+        let mismatch = messages(
+            json!({"pacticipantName": "C", "pacticipantVersionNumber": "1",
+            "contracts": [contract(r#"{"consumer":{"name":"Other"}}"#)]}),
+        );
+        assert_eq!(mismatch["contracts"], vec!["consumer name in contract content ('Other') must match consumerName in contract params ('C') (at index 0)"]);
+    }
+
+    #[test]
+    fn a_valid_request_passes() {
+        let request = validate(&json!({"pacticipantName": "C", "pacticipantVersionNumber": "1", "tags": ["a"],
+            "contracts": [contract(r#"{"consumer":{"name":"C"},"provider":{"name":"P"},"interactions":[]}"#)]}))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(request.contracts.len(), 1);
+        assert_eq!(request.tags, vec!["a"]);
+    }
 }

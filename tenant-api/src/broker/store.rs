@@ -3,10 +3,12 @@
 
 pub mod branches;
 pub mod environments;
+pub mod for_verification;
 pub mod integrations;
 pub mod matrix;
 pub mod pacticipants;
 pub mod pacts;
 pub mod reports;
+pub mod verifications;
 pub mod versions;
 pub mod webhooks;

@@ -1,10 +1,29 @@
 //! Pact content (one row per distinct content) and publications (which consumer version has
 //! which content with which provider).
+//!
+//! "Latest" means highest consumer `version_id` (the broker's consumer version order). A
+//! publication's `updated_at` is when its current content was published: it only changes when a
+//! re-publication replaces the content (the old content is kept in `pact_revision`), so it is
+//! what the broker calls the publication's `created_at`.
 
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgConnection};
 
 use crate::broker::pact_document::CanonicalPact;
+
+/// Plans the rest of the caller's transaction for short OLTP statements: no JIT compilation and
+/// no parallel workers (index walks can carry large cost estimates that would trigger both, at
+/// a cost of milliseconds each), and generic plans for the prepared statements, which are run
+/// again and again on each pooled connection and are planned once that way.
+pub async fn plan_for_oltp(conn: &mut PgConnection) -> sqlx::Result<()> {
+    sqlx::query(
+        "select set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true),
+                set_config('plan_cache_mode', 'force_generic_plan', true)",
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
 
 /// The content row for `pact`, created if this consumer/provider pair never had it.
 pub async fn find_or_create_content(
@@ -38,13 +57,25 @@ pub async fn find_or_create_content(
 #[derive(Debug, PartialEq, Eq)]
 pub enum Publication {
     /// The consumer version had no pact with this provider.
-    Created,
+    Created { publication_id: i64 },
     /// It had exactly this content already.
-    Unchanged,
+    Unchanged { publication_id: i64 },
     /// Its content was replaced (the old content is kept as a revision).
-    Replaced,
+    Replaced { publication_id: i64 },
     /// It has other content and replacing was not allowed; nothing changed.
     Conflict { existing_content: String },
+}
+
+impl Publication {
+    /// The publication, unless refused.
+    pub fn publication_id(&self) -> Option<i64> {
+        match self {
+            Self::Created { publication_id }
+            | Self::Unchanged { publication_id }
+            | Self::Replaced { publication_id } => Some(*publication_id),
+            Self::Conflict { .. } => None,
+        }
+    }
 }
 
 /// Records that `consumer_version_id` publishes `pact_version_id` for `provider_id`.
@@ -66,18 +97,19 @@ pub async fn publish(
     .fetch_optional(&mut *conn)
     .await?;
     let Some((publication_id, current, revision, since)) = existing else {
-        let inserted = sqlx::query(
+        let inserted: Option<i64> = sqlx::query_scalar(
             "insert into pact_publication (consumer_id, provider_id, consumer_version_id, pact_version_id)
              values ($1, $2, $3, $4)
-             on conflict on constraint pact_publication_version_provider_key do nothing",
+             on conflict on constraint pact_publication_version_provider_key do nothing
+             returning pact_publication_id",
         )
         .bind(consumer_id)
         .bind(provider_id)
         .bind(consumer_version_id)
         .bind(pact_version_id)
-        .execute(&mut *conn)
+        .fetch_optional(&mut *conn)
         .await?;
-        if inserted.rows_affected() == 0 {
+        let Some(publication_id) = inserted else {
             // A concurrent publish of the same consumer version won the race: decide against it.
             return Box::pin(publish(
                 conn,
@@ -88,12 +120,12 @@ pub async fn publish(
                 may_replace,
             ))
             .await;
-        }
+        };
         record_integration(conn, consumer_id, provider_id).await?;
-        return Ok(Publication::Created);
+        return Ok(Publication::Created { publication_id });
     };
     if current == pact_version_id {
-        return Ok(Publication::Unchanged);
+        return Ok(Publication::Unchanged { publication_id });
     }
     if !may_replace {
         let existing_content: String =
@@ -122,7 +154,7 @@ pub async fn publish(
     .execute(&mut *conn)
     .await?;
     record_integration(conn, consumer_id, provider_id).await?;
-    Ok(Publication::Replaced)
+    Ok(Publication::Replaced { publication_id })
 }
 
 async fn record_integration(
@@ -141,25 +173,70 @@ async fn record_integration(
     .map(drop)
 }
 
-/// A published pact, as responses need it.
-#[derive(Debug, FromRow)]
-pub struct PublishedPact {
-    pub sha: String,
-    pub content: String,
+/// A published pact without its content: what lists and links need.
+#[derive(Clone, Debug, FromRow)]
+pub struct PactRef {
+    pub pact_publication_id: i64,
+    pub consumer_id: i64,
     pub consumer_name: String,
+    pub provider_id: i64,
     pub provider_name: String,
+    pub consumer_version_id: i64,
     pub consumer_version_number: String,
+    pub pact_version_id: i64,
+    pub sha: String,
+    /// When the current content was published.
     pub created_at: DateTime<Utc>,
 }
 
-const PUBLISHED: &str =
-    "select pv.sha, pv.content, c.name as consumer_name, p.name as provider_name,
-        v.number as consumer_version_number, pp.updated_at as created_at
-    from pact_publication pp
-    join pact_version pv on pv.pact_version_id = pp.pact_version_id
+impl PactRef {
+    /// "Pact between C (1.0.0) and P".
+    pub fn name(&self) -> String {
+        format!(
+            "Pact between {} ({}) and {}",
+            self.consumer_name, self.consumer_version_number, self.provider_name
+        )
+    }
+}
+
+/// A published pact with its content, as responses need it.
+#[derive(Clone, Debug, FromRow)]
+pub struct PublishedPact {
+    #[sqlx(flatten)]
+    pub pact: PactRef,
+    pub content: String,
+}
+
+impl std::ops::Deref for PublishedPact {
+    type Target = PactRef;
+
+    fn deref(&self) -> &PactRef {
+        &self.pact
+    }
+}
+
+const REF_COLUMNS: &str = "pp.pact_publication_id, pp.consumer_id, c.name as consumer_name,
+    pp.provider_id, p.name as provider_name, pp.consumer_version_id, v.number as consumer_version_number,
+    pp.pact_version_id, pv.sha, pp.revision_number, pp.updated_at as created_at";
+
+const FROM: &str = "from pact_publication pp
     join pacticipant c on c.pacticipant_id = pp.consumer_id
     join pacticipant p on p.pacticipant_id = pp.provider_id
-    join version v on v.version_id = pp.consumer_version_id";
+    join version v on v.version_id = pp.consumer_version_id
+    join pact_version pv on pv.pact_version_id = pp.pact_version_id";
+
+fn with_content(rest: &str) -> String {
+    format!("select {REF_COLUMNS}, pv.content {FROM} {rest}")
+}
+
+fn refs(rest: &str) -> String {
+    format!("select {REF_COLUMNS} {FROM} {rest}")
+}
+
+/// Names resolved to ids before the publications are touched (scalar subqueries run first),
+/// so that lookups go through the unique keys whatever the planner thinks of the names.
+const PROVIDER_ID: &str = "(select pacticipant_id from pacticipant where name = $1)";
+const CONSUMER_ID: &str = "(select pacticipant_id from pacticipant where name = $2)";
 
 /// The pact `consumer` version `number` has with `provider`.
 pub async fn for_consumer_version(
@@ -168,9 +245,11 @@ pub async fn for_consumer_version(
     consumer: &str,
     number: &str,
 ) -> sqlx::Result<Option<PublishedPact>> {
-    sqlx::query_as(&format!(
-        "{PUBLISHED} where p.name = $1 and c.name = $2 and v.number = $3"
-    ))
+    sqlx::query_as(&with_content(&format!(
+        "where pp.provider_id = {PROVIDER_ID}
+           and pp.consumer_version_id = (select version_id from version
+                                         where pacticipant_id = {CONSUMER_ID} and number = $3)"
+    )))
     .bind(provider)
     .bind(consumer)
     .bind(number)
@@ -178,17 +257,520 @@ pub async fn for_consumer_version(
     .await
 }
 
-/// The pact of the latest consumer version that has one with `provider`.
+/// The publication with this id.
+pub async fn by_id(
+    conn: &mut PgConnection,
+    publication_id: i64,
+) -> sqlx::Result<Option<PublishedPact>> {
+    sqlx::query_as(&with_content("where pp.pact_publication_id = $1"))
+        .bind(publication_id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Which of an integration's pacts is "the latest".
+#[derive(Clone, Debug)]
+pub enum Latest<'a> {
+    /// Of all consumer versions.
+    Any,
+    /// Of the consumer versions with this tag.
+    Tagged(&'a str),
+    /// Of the consumer versions without tags.
+    Untagged,
+    /// Of the consumer versions on this branch (not necessarily its head).
+    OnBranch(&'a str),
+}
+
+/// The latest pact between `consumer` and `provider` (by consumer version order).
 pub async fn latest(
     conn: &mut PgConnection,
     provider: &str,
     consumer: &str,
+    which: Latest<'_>,
 ) -> sqlx::Result<Option<PublishedPact>> {
-    sqlx::query_as(&format!(
-        "{PUBLISHED} where p.name = $1 and c.name = $2 order by pp.consumer_version_id desc limit 1"
-    ))
+    // Tags and branches are walked from their own (small) side, newest version first.
+    let query = match which {
+        Latest::Any => with_content(&format!(
+            "where pp.provider_id = {PROVIDER_ID} and pp.consumer_id = {CONSUMER_ID}
+             order by pp.consumer_version_id desc limit 1"
+        )),
+        Latest::Untagged => with_content(&format!(
+            "where pp.provider_id = {PROVIDER_ID} and pp.consumer_id = {CONSUMER_ID}
+               and not exists (select 1 from tag t where t.version_id = pp.consumer_version_id)
+             order by pp.consumer_version_id desc limit 1"
+        )),
+        Latest::Tagged(_) => format!(
+            "select {REF_COLUMNS}, pv.content from tag t
+             join pact_publication pp on pp.consumer_version_id = t.version_id and pp.provider_id = {PROVIDER_ID}
+             join pacticipant c on c.pacticipant_id = pp.consumer_id
+             join pacticipant p on p.pacticipant_id = pp.provider_id
+             join version v on v.version_id = pp.consumer_version_id
+             join pact_version pv on pv.pact_version_id = pp.pact_version_id
+             where t.pacticipant_id = {CONSUMER_ID} and t.name = $3
+             order by t.version_id desc limit 1"
+        ),
+        Latest::OnBranch(_) => format!(
+            "select {REF_COLUMNS}, pv.content from branch b
+             join branch_version bv on bv.branch_id = b.branch_id
+             join pact_publication pp on pp.consumer_version_id = bv.version_id and pp.provider_id = {PROVIDER_ID}
+             join pacticipant c on c.pacticipant_id = pp.consumer_id
+             join pacticipant p on p.pacticipant_id = pp.provider_id
+             join version v on v.version_id = pp.consumer_version_id
+             join pact_version pv on pv.pact_version_id = pp.pact_version_id
+             where b.pacticipant_id = {CONSUMER_ID} and b.name = $3
+             order by bv.version_id desc limit 1"
+        ),
+    };
+    let mut query = sqlx::query_as(&query).bind(provider).bind(consumer);
+    if let Latest::Tagged(name) | Latest::OnBranch(name) = which {
+        query = query.bind(name);
+    }
+    query.fetch_optional(conn).await
+}
+
+/// The broker's `find_pact` by content: the publication of consumer version `number` if it has
+/// this content, else the latest publication of this content.
+pub async fn by_sha(
+    conn: &mut PgConnection,
+    provider: &str,
+    consumer: &str,
+    sha: &str,
+    number: Option<&str>,
+) -> sqlx::Result<Option<PublishedPact>> {
+    if let Some(number) = number {
+        if let Some(pact) = for_consumer_version(conn, provider, consumer, number).await? {
+            if pact.sha == sha {
+                return Ok(Some(pact));
+            }
+        }
+    }
+    sqlx::query_as(&with_content(&format!(
+        "where pp.pact_version_id = (select pact_version_id from pact_version
+                                     where consumer_id = {CONSUMER_ID} and provider_id = {PROVIDER_ID} and sha = $3)
+         order by pp.consumer_version_id desc limit 1"
+    )))
     .bind(provider)
     .bind(consumer)
+    .bind(sha)
     .fetch_optional(conn)
+    .await
+}
+
+/// The consumer versions (oldest first) among `numbers` that exist.
+pub async fn versions_by_number(
+    conn: &mut PgConnection,
+    consumer: &str,
+    numbers: &[String],
+) -> sqlx::Result<Vec<(i64, String)>> {
+    sqlx::query_as(
+        "select version_id, number from version
+         where pacticipant_id = (select pacticipant_id from pacticipant where name = $1) and number = any($2)
+         order by version_id",
+    )
+    .bind(consumer)
+    .bind(numbers)
+    .fetch_all(conn)
+    .await
+}
+
+/// The numbers of these versions.
+pub async fn version_numbers(
+    conn: &mut PgConnection,
+    ids: &[i64],
+) -> sqlx::Result<Vec<(i64, String)>> {
+    sqlx::query_as("select version_id, number from version where version_id = any($1)")
+        .bind(ids)
+        .fetch_all(conn)
+        .await
+}
+
+/// Which of an integration's pacts a collection lists.
+#[derive(Clone, Copy, Debug)]
+pub enum IntegrationPacts<'a> {
+    /// Every consumer version's (newest first).
+    All,
+    /// Those of consumer versions with this tag (newest first).
+    Tagged(&'a str),
+    /// Those of consumer versions on this branch, or on the consumer's main branch when `None`
+    /// (oldest first); with `latest`, only the branch head's.
+    Branch { name: Option<&'a str>, latest: bool },
+}
+
+/// Branch membership, or the branch head only, for the consumer version of `pp`; `$3` is the
+/// branch name, or the consumer's main branch when null.
+fn branch_filter(latest: bool) -> &'static str {
+    if latest {
+        "and pp.consumer_version_id = (
+            select max(bv.version_id) from branch b join branch_version bv on bv.branch_id = b.branch_id
+            where b.pacticipant_id = pp.consumer_id and b.name = coalesce($3, c.main_branch))"
+    } else {
+        "and exists (select 1 from branch_version bv join branch b on b.branch_id = bv.branch_id
+            where bv.version_id = pp.consumer_version_id and b.name = coalesce($3, c.main_branch))"
+    }
+}
+
+/// The pacts of one integration.
+pub async fn for_integration(
+    conn: &mut PgConnection,
+    provider_id: i64,
+    consumer_id: i64,
+    which: IntegrationPacts<'_>,
+) -> sqlx::Result<Vec<PactRef>> {
+    // `$3` (the tag or branch) is always bound; `All` ignores it.
+    let (filter, order, name) = match which {
+        IntegrationPacts::All => ("and $3::text is null", "desc", None),
+        IntegrationPacts::Tagged(tag) => (
+            "and exists (select 1 from tag t where t.version_id = pp.consumer_version_id and t.name = $3)",
+            "desc",
+            Some(tag),
+        ),
+        IntegrationPacts::Branch { name, latest } => (branch_filter(latest), "asc", name),
+    };
+    let query = refs(&format!(
+        "where pp.provider_id = $1 and pp.consumer_id = $2 {filter}
+         order by pp.consumer_version_id {order}"
+    ));
+    sqlx::query_as(&query)
+        .bind(provider_id)
+        .bind(consumer_id)
+        .bind(name)
+        .fetch_all(conn)
+        .await
+}
+
+/// Deletes the publications of one integration that `which` lists; returns how many.
+pub async fn delete_for_integration(
+    conn: &mut PgConnection,
+    provider_id: i64,
+    consumer_id: i64,
+    which: IntegrationPacts<'_>,
+) -> sqlx::Result<u64> {
+    let ids: Vec<i64> = for_integration(conn, provider_id, consumer_id, which)
+        .await?
+        .iter()
+        .map(|p| p.pact_publication_id)
+        .collect();
+    delete_publications(conn, &ids).await
+}
+
+/// Deletes publications (their revisions go with them; content and verifications stay).
+pub async fn delete_publications(conn: &mut PgConnection, ids: &[i64]) -> sqlx::Result<u64> {
+    Ok(
+        sqlx::query("delete from pact_publication where pact_publication_id = any($1)")
+            .bind(ids)
+            .execute(conn)
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// Which of a provider's pacts a provider collection lists.
+#[derive(Clone, Copy, Debug)]
+pub enum ProviderPacts<'a> {
+    /// All, optionally only those of consumer versions with a tag.
+    All { tag: Option<&'a str> },
+    /// Per consumer, the latest; with a tag, the latest of the consumer versions with it.
+    Latest { tag: Option<&'a str> },
+    /// Those of consumer versions on a branch (each consumer's main branch when `None`); with
+    /// `latest`, only each branch head's.
+    Branch { name: Option<&'a str>, latest: bool },
+}
+
+/// A provider's pacts, sorted as the broker sorts them (consumer name, then version order).
+pub async fn for_provider(
+    conn: &mut PgConnection,
+    provider_id: i64,
+    which: ProviderPacts<'_>,
+) -> sqlx::Result<Vec<PactRef>> {
+    let (filter, name) = match which {
+        // `$2` (the tag or branch) is always bound; filters without one ignore it.
+        ProviderPacts::All { tag: None } => ("and $2::text is null", None),
+        ProviderPacts::All { tag: Some(tag) } => (
+            "and exists (select 1 from tag t where t.version_id = pp.consumer_version_id and t.name = $2)",
+            Some(tag),
+        ),
+        ProviderPacts::Latest { tag: None } => (
+            "and $2::text is null and pp.consumer_version_id = (select max(l.consumer_version_id) from pact_publication l
+                where l.provider_id = pp.provider_id and l.consumer_id = pp.consumer_id)",
+            None,
+        ),
+        ProviderPacts::Latest { tag: Some(tag) } => (
+            "and pp.consumer_version_id = (select max(l.consumer_version_id) from pact_publication l
+                join tag t on t.version_id = l.consumer_version_id and t.name = $2
+                where l.provider_id = pp.provider_id and l.consumer_id = pp.consumer_id)",
+            Some(tag),
+        ),
+        ProviderPacts::Branch { name, latest: true } => (
+            "and pp.consumer_version_id = (
+                select max(bv.version_id) from branch b join branch_version bv on bv.branch_id = b.branch_id
+                where b.pacticipant_id = pp.consumer_id and b.name = coalesce($2, c.main_branch))",
+            name,
+        ),
+        ProviderPacts::Branch {
+            name,
+            latest: false,
+        } => (
+            "and exists (select 1 from branch_version bv join branch b on b.branch_id = bv.branch_id
+                where bv.version_id = pp.consumer_version_id and b.name = coalesce($2, c.main_branch))",
+            name,
+        ),
+    };
+    let query = refs(&format!(
+        "where pp.provider_id = $1 {filter}
+         order by lower(c.name), lower(p.name), pp.consumer_version_id"
+    ));
+    sqlx::query_as(&query)
+        .bind(provider_id)
+        .bind(name)
+        .fetch_all(conn)
+        .await
+}
+
+/// The latest pact of every integration, sorted by consumer and provider name.
+pub async fn latest_of_every_integration(conn: &mut PgConnection) -> sqlx::Result<Vec<PactRef>> {
+    sqlx::query_as(&format!(
+        "select l.* from integration i
+         cross join lateral (
+            select {REF_COLUMNS} {FROM}
+            where pp.provider_id = i.provider_id and pp.consumer_id = i.consumer_id
+            order by pp.consumer_version_id desc limit 1) l
+         order by lower(l.consumer_name), lower(l.provider_name), l.consumer_version_id"
+    ))
+    .fetch_all(conn)
+    .await
+}
+
+/// The latest publication before `pact`'s consumer version with other content (the broker's
+/// previous distinct version).
+pub async fn previous_distinct(
+    conn: &mut PgConnection,
+    pact: &PactRef,
+) -> sqlx::Result<Option<PublishedPact>> {
+    sqlx::query_as(&with_content(
+        "where pp.provider_id = $1 and pp.consumer_id = $2 and pp.consumer_version_id < $3
+           and pp.pact_version_id <> $4
+         order by pp.consumer_version_id desc limit 1",
+    ))
+    .bind(pact.provider_id)
+    .bind(pact.consumer_id)
+    .bind(pact.consumer_version_id)
+    .bind(pact.pact_version_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// The first publication after `pact`'s consumer version.
+pub async fn next_after(conn: &mut PgConnection, pact: &PactRef) -> sqlx::Result<Option<PactRef>> {
+    sqlx::query_as(&refs(
+        "where pp.provider_id = $1 and pp.consumer_id = $2 and pp.consumer_version_id > $3
+         order by pp.consumer_version_id asc limit 1",
+    ))
+    .bind(pact.provider_id)
+    .bind(pact.consumer_id)
+    .bind(pact.consumer_version_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// The names of the tags and branches of a consumer version.
+pub async fn version_tags_and_branches(
+    conn: &mut PgConnection,
+    version_id: i64,
+) -> sqlx::Result<(Vec<String>, Vec<String>)> {
+    let tags: Vec<String> =
+        sqlx::query_scalar("select name from tag where version_id = $1 order by created_at, name")
+            .bind(version_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    let branches: Vec<String> = sqlx::query_scalar(
+        "select b.name from branch_version bv join branch b on b.branch_id = bv.branch_id
+         where bv.version_id = $1 order by bv.created_at, b.name",
+    )
+    .bind(version_id)
+    .fetch_all(conn)
+    .await?;
+    Ok((tags, branches))
+}
+
+/// For each tag of the pact's consumer version (or, when it has none, for "untagged"), the
+/// content of the previous consumer version with that tag (or untagged) — `None` when there is
+/// none. The broker raises `contract_content_changed` when any differs.
+pub async fn previous_shas_by_tag(
+    conn: &mut PgConnection,
+    pact: &PactRef,
+    tags: &[String],
+) -> sqlx::Result<Vec<(Option<String>, Option<String>)>> {
+    let mut result = Vec::new();
+    if tags.is_empty() {
+        let sha: Option<String> = sqlx::query_scalar(
+            "select pv.sha from pact_publication pp join pact_version pv on pv.pact_version_id = pp.pact_version_id
+             where pp.provider_id = $1 and pp.consumer_id = $2 and pp.consumer_version_id < $3
+               and not exists (select 1 from tag t where t.version_id = pp.consumer_version_id)
+             order by pp.consumer_version_id desc limit 1",
+        )
+        .bind(pact.provider_id)
+        .bind(pact.consumer_id)
+        .bind(pact.consumer_version_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        result.push((None, sha));
+        return Ok(result);
+    }
+    for tag in tags {
+        let sha: Option<String> = sqlx::query_scalar(
+            "select pv.sha from tag t
+             join pact_publication pp on pp.consumer_version_id = t.version_id and pp.provider_id = $1
+             join pact_version pv on pv.pact_version_id = pp.pact_version_id
+             where t.pacticipant_id = $2 and t.name = $4 and t.version_id < $3
+             order by t.version_id desc limit 1",
+        )
+        .bind(pact.provider_id)
+        .bind(pact.consumer_id)
+        .bind(pact.consumer_version_id)
+        .bind(tag)
+        .fetch_optional(&mut *conn)
+        .await?;
+        result.push((Some(tag.clone()), sha));
+    }
+    Ok(result)
+}
+
+/// The provider versions that have not verified `pact_version_id` and should: the head of the
+/// provider's main branch, and the versions currently deployed or released (the broker's
+/// `contract_requiring_verification_published`). One row per version, descriptions joined.
+pub async fn required_verifications(
+    conn: &mut PgConnection,
+    provider_id: i64,
+    pact_version_id: i64,
+) -> sqlx::Result<Vec<(String, Vec<String>)>> {
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(
+        "with candidates as (
+            select h.version_id, 0 as kind, 'latest from main branch' as description, '' as env
+            from pacticipant p
+            join branch b on b.pacticipant_id = p.pacticipant_id and b.name = p.main_branch
+            cross join lateral (select max(bv.version_id) as version_id from branch_version bv
+                                where bv.branch_id = b.branch_id) h
+            where p.pacticipant_id = $1 and h.version_id is not null
+            union all
+            select d.version_id, 1, 'deployed in ' || e.name, e.name
+            from deployed_version d join environment e on e.environment_id = d.environment_id
+            where d.pacticipant_id = $1 and d.undeployed_at is null
+            union all
+            select r.version_id, 2, 'released in ' || e.name, e.name
+            from released_version r join environment e on e.environment_id = r.environment_id
+            where r.pacticipant_id = $1 and r.support_ended_at is null
+         )
+         select c.version_id, v.number, c.description from candidates c
+         join version v on v.version_id = c.version_id
+         where not exists (select 1 from verification x
+                           where x.pact_version_id = $2 and x.provider_version_id = c.version_id)
+         order by c.kind, c.env, c.version_id",
+    )
+    .bind(provider_id)
+    .bind(pact_version_id)
+    .fetch_all(conn)
+    .await?;
+    let mut grouped: Vec<(i64, String, Vec<String>)> = Vec::new();
+    for (id, number, description) in rows {
+        match grouped.iter_mut().find(|(v, _, _)| *v == id) {
+            Some((_, _, descriptions)) => {
+                if !descriptions.contains(&description) {
+                    descriptions.push(description)
+                }
+            }
+            None => grouped.push((id, number, vec![description])),
+        }
+    }
+    Ok(grouped
+        .into_iter()
+        .map(|(_, number, descriptions)| (number, descriptions))
+        .collect())
+}
+
+/// Whether the integration has any verification results.
+pub async fn any_verifications(
+    conn: &mut PgConnection,
+    consumer_id: i64,
+    provider_id: i64,
+) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "select exists (select 1 from verification v
+            join pact_version pv on pv.pact_version_id = v.pact_version_id
+            where pv.consumer_id = $1 and pv.provider_id = $2)",
+    )
+    .bind(consumer_id)
+    .bind(provider_id)
+    .fetch_one(conn)
+    .await
+}
+
+/// Every pacticipant name (for the potential-duplicate check).
+pub async fn pacticipant_names(conn: &mut PgConnection) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar("select name from pacticipant order by name")
+        .fetch_all(conn)
+        .await
+}
+
+/// A pacticipant's id and main branch, by name.
+pub async fn pacticipant(
+    conn: &mut PgConnection,
+    name: &str,
+) -> sqlx::Result<Option<(i64, Option<String>)>> {
+    sqlx::query_as("select pacticipant_id, main_branch from pacticipant where name = $1")
+        .bind(name)
+        .fetch_optional(conn)
+        .await
+}
+
+/// The broker's `auto_detect_main_branch`: a pacticipant without a main branch gets `candidate`
+/// as its main branch when that is `develop`, `main` or `master`.
+pub async fn detect_main_branch(
+    conn: &mut PgConnection,
+    pacticipant_id: i64,
+    candidate: &str,
+) -> sqlx::Result<()> {
+    if !matches!(candidate, "develop" | "main" | "master") {
+        return Ok(());
+    }
+    sqlx::query(
+        "update pacticipant set main_branch = $2 where pacticipant_id = $1 and main_branch is null",
+    )
+    .bind(pacticipant_id)
+    .bind(candidate)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Whether the broker's `use_first_tag_as_branch` applies to tagging this version now: it has
+/// no tags and no branch yet, and was created within the last 10 seconds.
+pub async fn first_tag_would_be_branch(
+    conn: &mut PgConnection,
+    version_id: i64,
+) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "select v.created_at >= now() - interval '10 seconds'
+            and not exists (select 1 from tag t where t.version_id = v.version_id)
+            and not exists (select 1 from branch_version bv where bv.version_id = v.version_id)
+         from version v where v.version_id = $1",
+    )
+    .bind(version_id)
+    .fetch_optional(conn)
+    .await
+    .map(|applies| applies.unwrap_or(false))
+}
+
+/// The content of these publications (by publication id).
+pub async fn contents(
+    conn: &mut PgConnection,
+    publication_ids: &[i64],
+) -> sqlx::Result<Vec<(i64, String)>> {
+    sqlx::query_as(
+        "select pp.pact_publication_id, pv.content from pact_publication pp
+         join pact_version pv on pv.pact_version_id = pp.pact_version_id
+         where pp.pact_publication_id = any($1)",
+    )
+    .bind(publication_ids)
+    .fetch_all(conn)
     .await
 }

@@ -215,7 +215,10 @@ impl PoolManager {
             .username(&route.db_role)
             .password(password.expose_secret())
             .ssl_mode(settings.ssl_mode)
-            .application_name("treaty-tenant-api");
+            .application_name("treaty-tenant-api")
+            // Short OLTP statements throughout: JIT compilation and parallel workers cost
+            // milliseconds each when an index walk's cost estimate triggers them, and win nothing.
+            .options([("jit", "off"), ("max_parallel_workers_per_gather", "0")]);
         let pool = PgPoolOptions::new()
             .max_connections(settings.per_pool)
             .min_connections(0)

@@ -11,7 +11,6 @@ pub mod bench;
 pub mod compat;
 pub mod env;
 pub mod mail;
-pub mod pact_cli;
 pub mod session;
 pub mod tenant_client;
 pub mod tools;

@@ -55,20 +55,31 @@ pub struct Output {
     pub stderr: String,
 }
 
-/// Runs `pact-broker <args>` (the npm package's CLI) to completion.
-pub async fn pact_broker(args: &[&str]) -> Output {
-    let output = Command::new(tool("npm/node_modules/.bin/pact-broker"))
+/// Runs the tool at `.tools/<relative>` with `args` to completion, without telemetry.
+async fn run_tool(relative: &str, args: &[&str]) -> Output {
+    let output = Command::new(tool(relative))
         .args(args)
         .env("PACT_DO_NOT_TRACK", "true")
         .stdin(Stdio::null())
         .output()
         .await
-        .expect("run pact-broker");
+        .unwrap_or_else(|err| panic!("run {relative}: {err}"));
     Output {
         success: output.status.success(),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
+}
+
+/// Runs `pact-broker <args>` (the npm package's consolidated Rust CLI) to completion.
+pub async fn pact_broker(args: &[&str]) -> Output {
+    run_tool("npm/node_modules/.bin/pact-broker", args).await
+}
+
+/// Runs the legacy Ruby `pact-broker` (pact_broker-client 1.78.0, bundled in
+/// `pact-python-cli==2.6.4.0`): a second, independent client implementation.
+pub async fn legacy_pact_broker(args: &[&str]) -> Output {
+    run_tool("venv-legacy/bin/pact-broker", args).await
 }
 
 /// A moto server on a free loopback port, killed when dropped.
@@ -107,18 +118,7 @@ impl Moto {
 
 /// Runs `pact <args>` (the consolidated CLI: `pact verifier`, `pact broker`, …) to completion.
 pub async fn pact(args: &[&str]) -> Output {
-    let output = Command::new(tool("npm/node_modules/.bin/pact"))
-        .args(args)
-        .env("PACT_DO_NOT_TRACK", "true")
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .expect("run pact");
-    Output {
-        success: output.status.success(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    run_tool("npm/node_modules/.bin/pact", args).await
 }
 
 /// A real SMTP server (aiosmtpd with its Mailbox handler) on a free loopback port, writing every

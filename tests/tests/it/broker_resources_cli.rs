@@ -469,30 +469,15 @@ async fn the_pact_cli_records_versions_tags_deployments_and_releases() {
 
 /// Runs the legacy Ruby `pact-broker` client (bundled in `pact-python-cli`) against the tenant.
 async fn legacy_cli(broker: &Broker, args: &[&str]) -> Output {
-    let binary = tests::tools::workspace().join(".tools/venv-legacy/bin/pact-broker");
-    assert!(
-        binary.exists(),
-        "{} is missing: run `make tools`",
-        binary.display()
-    );
-    let output = tokio::process::Command::new(binary)
-        .args(args)
-        .args([
-            "--broker-base-url",
-            broker.base(),
-            "--broker-token",
-            &broker.tenant.read_write,
-        ])
-        .env("PACT_DO_NOT_TRACK", "true")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .await
-        .expect("run the legacy pact-broker");
-    let out = Output {
-        success: output.status.success(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend([
+        "--broker-base-url",
+        broker.base(),
+        "--broker-token",
+        &broker.tenant.read_write,
+    ]);
+    let out = tests::tools::legacy_pact_broker(&all).await;
+
     assert!(
         out.success,
         "legacy pact-broker {args:?} failed:\n{}\n{}",

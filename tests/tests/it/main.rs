@@ -25,6 +25,7 @@ mod pact_fixtures;
 mod pact_js;
 mod pact_routes;
 mod pacts_for_verification;
+mod pipeline_scenario;
 mod pool_budget;
 mod publish;
 mod routing;

@@ -2,33 +2,9 @@
 //! (`pact-broker`, Rust) and the legacy Ruby `pact-broker` (pact_broker-client 1.78.0), which
 //! asks `/matrix` the classic way. Exit codes and printed reasons are what pipelines see.
 
-use std::process::Stdio;
-
-use tests::tools::{cli_subdomain, pact_broker, workspace, Output};
+use tests::tools::{cli_subdomain, legacy_pact_broker, pact_broker, Output};
 
 use crate::matrix::World;
-
-/// Runs the legacy Ruby `pact-broker` (installed by `make tools` into `.tools/venv-legacy`).
-async fn legacy_pact_broker(args: &[&str]) -> Output {
-    let path = workspace().join(".tools/venv-legacy/bin/pact-broker");
-    assert!(
-        path.exists(),
-        "{} is missing: run `make tools`",
-        path.display()
-    );
-    let output = tokio::process::Command::new(path)
-        .args(args)
-        .env("PACT_DO_NOT_TRACK", "true")
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .expect("run the legacy pact-broker");
-    Output {
-        success: output.status.success(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
 
 /// A tenant reachable by the CLIs, with Foo 1 verified by the deployed Bar, Foo 2 failed and
 /// Foo 3 never verified.

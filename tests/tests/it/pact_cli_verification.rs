@@ -20,7 +20,7 @@ use axum::{Json, Router};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use tests::pact_cli::pact;
+use tests::tools::pact;
 use tests::tools::{cli_subdomain, pact_broker};
 
 use crate::pact_fixtures::{listed, listed_versions, Broker};

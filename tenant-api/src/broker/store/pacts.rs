@@ -11,18 +11,14 @@ use sqlx::{FromRow, PgConnection};
 
 use crate::broker::pact_document::CanonicalPact;
 
-/// Plans the rest of the caller's transaction for short OLTP statements: no JIT compilation and
-/// no parallel workers (index walks can carry large cost estimates that would trigger both, at
-/// a cost of milliseconds each), and generic plans for the prepared statements, which are run
-/// again and again on each pooled connection and are planned once that way.
+/// Plans the rest of the caller's transaction with generic plans: its prepared statements run
+/// again and again on each pooled connection and are planned once that way. (JIT and parallel
+/// workers are off for every tenant connection; see `pools.rs`.)
 pub async fn plan_for_oltp(conn: &mut PgConnection) -> sqlx::Result<()> {
-    sqlx::query(
-        "select set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true),
-                set_config('plan_cache_mode', 'force_generic_plan', true)",
-    )
-    .execute(conn)
-    .await
-    .map(drop)
+    sqlx::query("select set_config('plan_cache_mode', 'force_generic_plan', true)")
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
 /// The content row for `pact`, created if this consumer/provider pair never had it.

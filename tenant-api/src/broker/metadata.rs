@@ -8,13 +8,13 @@
 //! `base64url_nopad(rack_build_nested_query(hash))`; decoding accepts padding, standard Base64
 //! and garbage (which decodes to nothing), as the broker does.
 //!
-//! Rack's nested query syntax (`s[][b]=main&s[][l]=true`) is implemented here for these few
-//! shapes; `NestedQuery::parse` also reads the deprecated GET form of pacts for verification.
+//! Rack's nested query syntax (`s[][b]=main&s[][l]=true`) is parsed by [`crate::broker::query`]
+//! and built here; `Nested::parse` also reads the deprecated GET form of pacts for verification.
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::{alphabet, Engine as _};
-use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// A value of a Rack nested query: a string, a list or an (ordered) hash.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,22 +50,6 @@ impl Nested {
         }
     }
 
-    fn get_mut(&mut self, key: &str) -> Option<&mut Nested> {
-        match self {
-            Self::Hash(entries) => entries.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v),
-            _ => None,
-        }
-    }
-
-    fn set(&mut self, key: &str, value: Nested) {
-        if let Self::Hash(entries) = self {
-            match entries.iter_mut().find(|(k, _)| k == key) {
-                Some(entry) => entry.1 = value,
-                None => entries.push((key.to_owned(), value)),
-            }
-        }
-    }
-
     /// Rack's `build_nested_query`.
     pub fn to_query(&self) -> String {
         fn build(value: &Nested, prefix: Option<&str>, out: &mut Vec<String>) {
@@ -97,19 +81,24 @@ impl Nested {
         parts.join("&")
     }
 
-    /// Rack's `parse_nested_query` (`+` is a space, `%XX` decoded, `a[][k]` starts a new list
-    /// element when the current one already has `k`).
+    /// Rack's `parse_nested_query` (see [`crate::broker::query`]); a query Rack would refuse
+    /// reads as nothing, as garbage metadata does.
     pub fn parse(query: &str) -> Self {
-        let mut params = Nested::Hash(Vec::new());
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            normalize(
-                &mut params,
-                &form_unescape(name),
-                Nested::Str(form_unescape(value)),
-            );
+        match crate::broker::query::parse_nested_query(query) {
+            Ok(params) => Nested::Hash(params.into_iter().map(|(k, v)| (k, Nested::from(v))).collect()),
+            Err(_) => Nested::Hash(Vec::new()),
         }
-        params
+    }
+}
+
+impl From<crate::broker::query::Param> for Nested {
+    fn from(param: crate::broker::query::Param) -> Self {
+        use crate::broker::query::Param;
+        match param {
+            Param::Value(value) => Nested::Str(value.unwrap_or_default()),
+            Param::Array(items) => Nested::List(items.into_iter().map(Nested::from).collect()),
+            Param::Hash(hash) => Nested::Hash(hash.into_iter().map(|(k, v)| (k, Nested::from(v))).collect()),
+        }
     }
 }
 
@@ -123,67 +112,6 @@ const FORM: &AsciiSet = &NON_ALPHANUMERIC
 
 fn form_escape(s: &str) -> String {
     utf8_percent_encode(s, FORM).to_string().replace(' ', "+")
-}
-
-fn form_unescape(s: &str) -> String {
-    percent_decode_str(&s.replace('+', " "))
-        .decode_utf8_lossy()
-        .into_owned()
-}
-
-/// Rack's `normalize_params`.
-fn normalize(params: &mut Nested, name: &str, value: Nested) {
-    let trimmed = name.trim_start_matches(['[', ']']);
-    let key_end = trimmed.find(['[', ']']).unwrap_or(trimmed.len());
-    let key = &trimmed[..key_end];
-    if key.is_empty() {
-        return;
-    }
-    let mut after = &trimmed[key_end..];
-    // A key followed by stray closing brackets (`a]`) is just the key.
-    if after.starts_with(']') {
-        after = after.trim_start_matches(']');
-    }
-    if after.is_empty() {
-        params.set(key, value);
-    } else if after == "[" {
-        params.set(name, value);
-    } else if after == "[]" {
-        match params.get_mut(key) {
-            Some(Nested::List(items)) => items.push(value),
-            _ => params.set(key, Nested::List(vec![value])),
-        }
-    } else if let Some(rest) = after.strip_prefix("[]") {
-        let child_key = rest
-            .strip_prefix('[')
-            .and_then(|r| r.strip_suffix(']'))
-            .filter(|k| !k.contains(['[', ']']))
-            .unwrap_or(rest);
-        if !matches!(params.get(key), Some(Nested::List(_))) {
-            params.set(key, Nested::List(Vec::new()));
-        }
-        let Some(Nested::List(items)) = params.get_mut(key) else {
-            return;
-        };
-        let child_name = child_key.split(['[', ']']).find(|s| !s.is_empty());
-        match items.last_mut() {
-            Some(last @ Nested::Hash(_)) if child_name.is_some_and(|n| last.get(n).is_none()) => {
-                normalize(last, child_key, value)
-            }
-            _ => {
-                let mut fresh = Nested::Hash(Vec::new());
-                normalize(&mut fresh, child_key, value);
-                items.push(fresh);
-            }
-        }
-    } else {
-        if !matches!(params.get(key), Some(Nested::Hash(_))) {
-            params.set(key, Nested::Hash(Vec::new()));
-        }
-        if let Some(child) = params.get_mut(key) {
-            normalize(child, after, value);
-        }
-    }
 }
 
 /// Encodes metadata for a pact URL.

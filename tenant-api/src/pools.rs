@@ -12,7 +12,9 @@
 //! So the connections that exist are always ≤ the permits reserved ≤ the budget, whatever the
 //! number of tenants. When a new tenant needs room, the least recently used open pool (preferring
 //! one with nothing checked out) is closed; a request that cannot get room within the acquire
-//! timeout is answered 503 rather than queued without bound.
+//! timeout is answered 503 rather than queued without bound. Once the budget is full, each new
+//! pool also closes one more least-recently-used pool in the background, so that the next cold
+//! tenant finds room at once instead of waiting on its request path for a pool to close.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -56,6 +58,15 @@ pub enum PoolError {
     Database(#[from] sqlx::Error),
     #[error("shutting down")]
     ShuttingDown,
+}
+
+/// Which pools an eviction may close.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Victims {
+    /// Only pools with nothing checked out.
+    IdleOnly,
+    /// Busy pools too, when nothing else can make room.
+    BusyToo,
 }
 
 struct OpenPool {
@@ -207,6 +218,7 @@ impl PoolManager {
             .await
             .map_err(|err| PoolError::Credentials(err.to_string()))?;
         let permits = self.reserve(route.tenant_id).await?;
+        self.keep_room_for_the_next(route.tenant_id);
         let port = u16::try_from(route.db_port).unwrap_or(5432);
         let options = PgConnectOptions::new()
             .host(&route.db_host)
@@ -265,14 +277,27 @@ impl PoolManager {
         }
     }
 
+    /// When less than one pool's worth of the budget is left, starts closing the least recently
+    /// used idle pool (not `keep`'s) so that room is ready before the next cold tenant asks.
+    fn keep_room_for_the_next(&self, keep: TenantId) {
+        if (self.inner.budget.available_permits() as u32) < self.inner.settings.per_pool {
+            self.close_least_recently_used(keep, Victims::IdleOnly);
+        }
+    }
+
     /// Closes the least recently used open pool other than `keep`'s, preferring pools with no
     /// connection checked out. Returns whether one was chosen.
     fn evict_least_recently_used(&self, keep: TenantId) -> bool {
+        self.close_least_recently_used(keep, Victims::BusyToo)
+    }
+
+    fn close_least_recently_used(&self, keep: TenantId, victims: Victims) -> bool {
         let victim = {
             let mut entries = self.inner.entries.lock().expect("pool registry lock");
             let candidate = entries
                 .iter()
                 .filter(|(id, entry)| **id != keep && entry.is_open())
+                .filter(|(_, entry)| victims == Victims::BusyToo || entry.in_use() == 0)
                 .min_by_key(|(_, entry)| {
                     (entry.in_use() > 0, entry.last_used.load(Ordering::Relaxed))
                 })

@@ -162,14 +162,22 @@ pub struct DashboardItem {
 
 /// The dashboard's page `page` (1-based) of `size` items, ordered by consumer name, newest
 /// consumer version, provider name; optionally one integration.
+///
+/// Planned afresh for its parameters every time: a generic plan cannot see that the integration
+/// filters are null or how small the page is, and PostgreSQL switches to one after five runs on
+/// a pooled connection — 36 ms instead of 5 ms on the benchmark's large tenant.
 pub async fn dashboard(
     conn: &mut PgConnection,
     integration: Option<(&str, &str)>,
     page: i64,
     size: i64,
 ) -> sqlx::Result<Vec<DashboardItem>> {
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    sqlx::query("select set_config('plan_cache_mode', 'force_custom_plan', true)")
+        .execute(&mut *tx)
+        .await?;
     let (consumer, provider) = integration.unzip();
-    sqlx::query_as(
+    let items = sqlx::query_as(
         "with recursive
          pairs as (
              select i.consumer_id, i.provider_id from integration i
@@ -253,8 +261,10 @@ pub async fn dashboard(
     .bind(provider)
     .bind(page)
     .bind(size)
-    .fetch_all(conn)
-    .await
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(items)
 }
 
 /// A consumer/provider pair with ids, for the relationships CSV.

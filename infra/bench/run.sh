@@ -10,7 +10,10 @@ cd "$(dirname "$0")/../.."
 cargo build --release -p control-plane -p tenant-api -p tests --bins
 
 if [ -z "${BENCH_DATABASE_URL:-}" ]; then
-  BENCH_DATABASE_URL=$(infra/dev/postgres.sh start .data/pg-bench)
+  # A production-sized WAL allowance: provisioning a thousand tenants writes gigabytes of WAL, and
+  # the default 1 GB would checkpoint (and fsync) every few seconds through the whole run.
+  BENCH_DATABASE_URL=$(PG_EXTRA_OPTS="-c max_wal_size=8GB -c checkpoint_timeout=30min" \
+    infra/dev/postgres.sh start .data/pg-bench)
 fi
 export TEST_DATABASE_URL=$BENCH_DATABASE_URL
 mkdir -p target/bench

@@ -311,8 +311,8 @@ impl Platform {
                     "{subdomain} answered {status} while provisioning"
                 );
                 anyhow::ensure!(
-                    started.elapsed() < Duration::from_secs(30),
-                    "{subdomain} not served after 30 s"
+                    started.elapsed() < Duration::from_secs(120),
+                    "{subdomain} not served after 120 s"
                 );
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }

@@ -85,7 +85,12 @@ impl Nested {
     /// reads as nothing, as garbage metadata does.
     pub fn parse(query: &str) -> Self {
         match crate::broker::query::parse_nested_query(query) {
-            Ok(params) => Nested::Hash(params.into_iter().map(|(k, v)| (k, Nested::from(v))).collect()),
+            Ok(params) => Nested::Hash(
+                params
+                    .into_iter()
+                    .map(|(k, v)| (k, Nested::from(v)))
+                    .collect(),
+            ),
             Err(_) => Nested::Hash(Vec::new()),
         }
     }
@@ -97,7 +102,11 @@ impl From<crate::broker::query::Param> for Nested {
         match param {
             Param::Value(value) => Nested::Str(value.unwrap_or_default()),
             Param::Array(items) => Nested::List(items.into_iter().map(Nested::from).collect()),
-            Param::Hash(hash) => Nested::Hash(hash.into_iter().map(|(k, v)| (k, Nested::from(v))).collect()),
+            Param::Hash(hash) => Nested::Hash(
+                hash.into_iter()
+                    .map(|(k, v)| (k, Nested::from(v)))
+                    .collect(),
+            ),
         }
     }
 }

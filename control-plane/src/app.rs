@@ -1,6 +1,6 @@
 //! Building and running the control plane: connect, migrate (development), bind, then serve HTTP
-//! and run the provisioning worker and the mail outbox side by side until shutdown, which drains
-//! them all.
+//! and run the provisioning worker, the mail outbox and the billing job side by side until
+//! shutdown, which drains them all.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -18,6 +18,7 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::billing::Billing;
 use crate::config::Config;
 use crate::mail::Mailer;
 use crate::outbox::OutboxHandle;
@@ -98,7 +99,19 @@ impl Application {
             .map(|url| Redis::new(url.expose_secret(), &config.redis_key_prefix))
             .transpose()?;
         let mailer = Mailer::new(&config.mail, config.environment).context("mail settings")?;
-        let plans = Arc::new(Plans::load(config.plans_file.as_deref())?);
+        let plans = Arc::new(Plans::load_with(config.plans_file.as_deref(), |name| {
+            config.billing.catalogue_value(name)
+        })?);
+        let billing = Billing::new(&config, &plans).context("billing settings")?;
+        let changed = crate::billing::entitlement::apply_catalogue(&db, &plans)
+            .await
+            .context("applying the plan catalogue to tenants")?;
+        if changed > 0 {
+            tracing::info!(
+                tenants = changed,
+                "plan limits updated from the catalogue for {changed} tenants"
+            );
+        }
         let sessions = SessionStore::new(
             db.clone(),
             redis.clone(),
@@ -118,6 +131,7 @@ impl Application {
             limiter,
             plans,
             outbox: OutboxHandle::default(),
+            billing,
         };
         let router = crate::routes::router(state.clone());
         Ok(Self {
@@ -161,6 +175,8 @@ impl Application {
             stop.clone(),
         ));
 
+        let billing_task = tokio::spawn(crate::billing::jobs::run(state.clone(), stop.clone()));
+
         tracing::info!(address = %listener.local_addr()?, "control plane listening on {}", listener.local_addr()?);
         let stop_serving = stop.clone();
         axum::serve(
@@ -178,6 +194,7 @@ impl Application {
         stop.cancel();
         worker_task.await.context("provisioning worker")?;
         outbox_task.await.context("mail outbox")?;
+        billing_task.await.context("billing job")?;
         state.db.close().await;
         Ok(())
     }

@@ -133,6 +133,8 @@ pub struct Config {
     #[command(flatten)]
     pub mail: crate::mail::MailSettings,
     #[command(flatten)]
+    pub billing: crate::billing::settings::BillingSettings,
+    #[command(flatten)]
     pub rate_limits: crate::rate_limit::RateLimitSettings,
     /// Stop the provisioning worker at a named point, as a crash would (test builds only).
     #[cfg(feature = "failpoints")]

@@ -58,6 +58,12 @@ pub enum Error {
     RateLimited { retry_after_secs: u64 },
     #[error("{0}")]
     Unavailable(String),
+    /// A Stripe webhook delivery whose signature does not verify.
+    #[error("{0}")]
+    WebhookSignature(crate::billing::signature::SignatureError),
+    /// Stripe failed or refused a call billing needed.
+    #[error("the payment provider failed: {0}")]
+    PaymentProvider(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -88,6 +94,8 @@ impl Error {
             Self::Conflict { code, .. } => (StatusCode::CONFLICT, code),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::WebhookSignature(_) => (StatusCode::BAD_REQUEST, "invalid_signature"),
+            Self::PaymentProvider(_) => (StatusCode::BAD_GATEWAY, "payment_provider_error"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
     }
@@ -117,6 +125,13 @@ impl From<provisioning::ProvisionError> for Error {
             }
             other => Self::Internal(other.into()),
         }
+    }
+}
+
+impl From<crate::billing::stripe_api::StripeApiError> for Error {
+    fn from(err: crate::billing::stripe_api::StripeApiError) -> Self {
+        tracing::warn!(error = %err, "Stripe call failed: {err}");
+        Self::PaymentProvider(err.to_string())
     }
 }
 

@@ -1,6 +1,6 @@
 //! Treaty's control plane: signup and its confirmation, identity and access (login sessions,
 //! users and seats, roles, system accounts, API tokens, the audit log), the provisioning worker
-//! and the mail outbox; billing and the operator console as those issues land.
+//! and the mail outbox, billing (plans, Stripe, webhooks); the operator console as that issue lands.
 //!
 //! `main.rs` is a thin shell around [`cli::main`]; tests build an [`app::Application`] directly
 //! and drive it over a real socket.
@@ -8,6 +8,7 @@
 mod api_tokens;
 pub mod app;
 mod audit;
+pub mod billing;
 mod body;
 pub mod cli;
 mod client_ip;

@@ -50,14 +50,17 @@ struct Catalogue {
 }
 
 impl Plans {
-    /// The built-in catalogue, or the one in `file`.
-    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+    /// The built-in catalogue, or the one in `file`; `setting` resolves `env:NAME` prices.
+    pub fn load_with(
+        file: Option<&Path>,
+        setting: impl Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Self> {
         let text = match file {
             Some(path) => std::fs::read_to_string(path)
                 .with_context(|| format!("reading PLANS_FILE {}", path.display()))?,
             None => BUILT_IN.to_owned(),
         };
-        Self::parse(&text, |name| std::env::var(name).ok())
+        Self::parse(&text, setting)
     }
 
     fn parse(text: &str, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
@@ -92,6 +95,11 @@ impl Plans {
             .get(id)
             .or_else(|| self.plans.get(&self.default_plan))
             .expect("the default plan exists")
+    }
+
+    /// The plan of new tenants and of tenants whose subscription ended.
+    pub fn base(&self) -> &Plan {
+        self.get(&self.default_plan)
     }
 
     pub fn find(&self, id: &str) -> Option<&Plan> {

@@ -1,15 +1,19 @@
 //! The control plane's URL map.
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 
+use crate::billing;
 use crate::error::Error;
 use crate::state::AppState;
 use crate::{
     api_tokens, audit, confirmation, http, invitations, login, password_reset, signup,
     system_accounts, users,
 };
+
+/// Stripe's events can be larger than any form a person sends.
+const STRIPE_EVENT_MAX_BYTES: usize = 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
@@ -82,6 +86,14 @@ pub fn router(state: AppState) -> Router {
             post(system_accounts::regenerate_system_account_token),
         )
         .route("/api/audit", get(audit::list_audit_events))
+        .route("/api/billing", get(billing::api::get_billing))
+        .route("/api/billing/checkout", post(billing::api::create_checkout))
+        .route("/api/billing/portal", post(billing::api::create_portal))
+        .route("/api/billing/plan", put(billing::api::set_plan))
+        .route(
+            "/api/stripe/webhooks",
+            post(billing::webhooks::receive).layer(DefaultBodyLimit::max(STRIPE_EVENT_MAX_BYTES)),
+        )
         .route("/health", get(health));
     http::layers(api, &state.config)
         .fallback(not_found)

@@ -155,11 +155,13 @@ pub async fn create_signup(
         endpoint: &endpoint,
     };
     registry::insert_requested(&mut tx, &new).await?;
-    sqlx::query("update tenant set plan = $2 where tenant_id = $1")
-        .bind(tenant_id)
-        .bind(&state.plans.default_plan)
-        .execute(&mut *tx)
-        .await?;
+    crate::billing::entitlement::set_plan(
+        &mut tx,
+        &state.plans,
+        tenant_id,
+        &state.plans.default_plan,
+    )
+    .await?;
     sqlx::query(
         "insert into app_user (user_id, tenant_id, email, password_hash, role)
          values ($1, $2, $3, $4, 'administrator')",

@@ -6,6 +6,7 @@ use axum::extract::FromRef;
 use provisioning::Provisioner;
 use sqlx::PgPool;
 
+use crate::billing::Billing;
 use crate::body::BodyLimit;
 use crate::config::Config;
 use crate::mail::Mailer;
@@ -26,6 +27,7 @@ pub struct AppState {
     pub limiter: RateLimiter,
     pub plans: Arc<Plans>,
     pub outbox: OutboxHandle,
+    pub billing: Billing,
 }
 
 impl AppState {

@@ -5,7 +5,8 @@
 //! user limit is checked under the tenant's row lock (see `limits`). The last active
 //! administrator can be neither demoted, deactivated nor removed. Deactivating or removing a
 //! person ends their sessions and stops their tokens at once (the tenant API's grant view joins
-//! the person, and a trigger tells it to forget cached grants).
+//! the person, and a trigger tells it to forget cached grants). On a per-seat plan every change
+//! of who holds a seat asks for the subscription's quantity to follow (`billing::seats`).
 
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -19,6 +20,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::audit::{self, Actor};
+use crate::billing::seats;
 use crate::body::{path_id, JsonOrForm, QueryParams};
 use crate::client_ip::ClientIp;
 use crate::error::{Error, FieldErrors, Result};
@@ -205,6 +207,7 @@ pub async fn invite_user(
             .bind(admin.user_id)
             .execute(&mut *tx)
             .await?;
+            seats::request_sync(&mut tx, admin.tenant_id).await?;
             id
         }
     };
@@ -232,6 +235,7 @@ pub async fn invite_user(
             .await?;
     let user = find_person(&mut tx, admin.tenant_id, user_id).await?;
     tx.commit().await?;
+    state.billing.kick();
 
     let link = links::url(&state.config.public_url, "/api/invitations/accept", &token);
     let days = state.config.invitation_ttl_hours / 24;
@@ -386,7 +390,11 @@ pub async fn update_user(
         _ => {}
     }
     let after = find_person(&mut tx, admin.tenant_id, id).await?;
+    if after.active != before.active {
+        seats::request_sync(&mut tx, admin.tenant_id).await?;
+    }
     tx.commit().await?;
+    state.billing.kick();
     Ok(Json(after))
 }
 
@@ -422,6 +430,10 @@ pub async fn delete_user(
         json!({"userId": id}),
     )
     .await?;
+    if before.active {
+        seats::request_sync(&mut tx, admin.tenant_id).await?;
+    }
     tx.commit().await?;
+    state.billing.kick();
     Ok(StatusCode::NO_CONTENT)
 }

@@ -85,6 +85,14 @@ pub struct Config {
     /// the service's own network).
     #[arg(long, env = "WEBHOOK_ALLOW_PRIVATE_HOSTS", default_value_t = false, action = clap::ArgAction::Set)]
     pub webhook_allow_private_hosts: bool,
+    /// The control plane's public URL: refusals on plan limits and unpaid subscriptions link to
+    /// its billing page.
+    #[arg(
+        long,
+        env = "CONTROL_PLANE_PUBLIC_URL",
+        default_value = "http://localhost:9393"
+    )]
+    pub control_plane_public_url: String,
     #[command(flatten)]
     pub tenant_urls: TenantUrlSettings,
     #[command(flatten)]
@@ -100,6 +108,14 @@ impl Config {
             methods: self.webhook_methods.clone(),
             allow_private_hosts: self.webhook_allow_private_hosts,
         }
+    }
+
+    /// Where people manage the plan and payment.
+    pub fn billing_url(&self) -> String {
+        format!(
+            "{}/api/billing",
+            self.control_plane_public_url.trim_end_matches('/')
+        )
     }
 
     pub fn request_timeout(&self) -> Duration {

@@ -8,6 +8,10 @@
 //! staleness should a notification be missed. Unknown subdomains are cached too (in-process
 //! only), so a flood of random hosts costs one query each per TTL at most; the `INSERT` trigger
 //! clears them the moment a signup claims the name.
+//!
+//! The record is also all the tenant API knows about billing: the plan's name, its integration
+//! limit and the payment state, computed by the control plane whenever the plan or the payment
+//! state changes — so a plan change reaches this process with the same invalidation.
 
 mod redis_cache;
 
@@ -41,6 +45,41 @@ pub struct TenantRoute {
     /// The signup e-mail address is confirmed; until then the tenant is not served.
     #[serde(default)]
     pub confirmed: bool,
+    /// The plan's display name, for refusals that name it.
+    #[serde(default)]
+    pub plan_name: String,
+    /// How many integrations the plan allows; `None`: unlimited.
+    #[serde(default)]
+    pub max_integrations: Option<i32>,
+    /// Whether the tenant's payments are in order (the control plane decides; see
+    /// [`BillingState`]).
+    #[serde(default)]
+    #[sqlx(try_from = "String")]
+    pub billing_state: BillingState,
+}
+
+/// The tenant's payment state, as the control plane computed it from its subscription.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BillingState {
+    #[default]
+    Ok,
+    /// A payment failed; still writable until the grace period ends.
+    Grace,
+    /// The grace period ended unpaid: reads only.
+    ReadOnly,
+}
+
+impl TryFrom<String> for BillingState {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        match value.as_str() {
+            "ok" => Ok(Self::Ok),
+            "grace" => Ok(Self::Grace),
+            "read_only" => Ok(Self::ReadOnly),
+            other => Err(format!("unknown billing state {other:?}")),
+        }
+    }
 }
 
 /// How a request names its tenant.
@@ -102,7 +141,8 @@ impl TenantDirectory {
         };
         let route: Option<TenantRoute> = sqlx::query_as(&format!(
             "select tenant_id, subdomain, status, plan, db_host, db_port, db_name, db_role, key_provider,
-                    wrapped_data_key, data_key_version, db_password_sealed, generation, confirmed
+                    wrapped_data_key, data_key_version, db_password_sealed, generation, confirmed,
+                    plan_name, max_integrations, billing_state
              from router.tenant_route where {column} = $1"
         ))
         .bind(value)

@@ -6,6 +6,10 @@
 //! for validation, `{"error": msg}` otherwise — unless the request's `Accept` asks for
 //! `application/problem+json`, in which case [`render_problem_when_asked`] re-renders them as
 //! problem JSON. Server-side failures are logged once, here, with their cause chain.
+//!
+//! Billing refusals carry their particulars in both shapes: a plan limit (403, broker shape:
+//! `error` plus `limit`, `plan`, `upgradeUrl`) and an unpaid, read-only tenant (402, problem
+//! JSON with `billingUrl`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,7 +18,7 @@ use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 /// Messages per request field, keyed by the broker's dotted names (`contracts.0.content`).
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
@@ -63,6 +67,25 @@ pub enum Error {
     PayloadTooLarge(usize),
     #[error("{0}")]
     Unavailable(String),
+    /// A write the plan does not allow (an integration beyond its limit).
+    #[error(
+        "Plan limit reached: the {plan} plan allows {limit} {resource}, and {what} would be a new one. \
+         Existing {resource} can still be published to. Upgrade the plan at {upgrade_url}"
+    )]
+    PlanLimit {
+        resource: &'static str,
+        limit: i64,
+        plan: String,
+        what: String,
+        upgrade_url: String,
+    },
+    /// The tenant is read-only because its subscription is unpaid past the grace period.
+    #[error(
+        "this organisation's Treaty subscription is unpaid, so it is read-only: reads and \
+         verification fetches work, writes do not until the payment goes through. Manage \
+         billing at {billing_url}"
+    )]
+    PaymentRequired { billing_url: String },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -95,6 +118,8 @@ impl Error {
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::PlanLimit { .. } => (StatusCode::FORBIDDEN, "plan_limit_reached"),
+            Self::PaymentRequired { .. } => (StatusCode::PAYMENT_REQUIRED, "payment_required"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
     }
@@ -114,7 +139,30 @@ impl Error {
                 | Self::TenantUnconfirmed(_)
                 | Self::TenantSuspended(_)
                 | Self::Unauthenticated(_)
+                | Self::PaymentRequired { .. }
         )
+    }
+
+    /// Fields beside the message, in either shape: which limit, which plan, where to upgrade.
+    fn extra(&self) -> Map<String, Value> {
+        let mut extra = Map::new();
+        match self {
+            Self::PlanLimit {
+                limit,
+                plan,
+                upgrade_url,
+                ..
+            } => {
+                extra.insert("limit".into(), json!(limit));
+                extra.insert("plan".into(), json!(plan));
+                extra.insert("upgradeUrl".into(), json!(upgrade_url));
+            }
+            Self::PaymentRequired { billing_url } => {
+                extra.insert("billingUrl".into(), json!(billing_url));
+            }
+            _ => {}
+        }
+        extra
     }
 }
 
@@ -139,6 +187,7 @@ struct Report {
     code: &'static str,
     detail: String,
     errors: Option<FieldErrors>,
+    extra: Map<String, Value>,
 }
 
 impl IntoResponse for Error {
@@ -159,6 +208,7 @@ impl IntoResponse for Error {
                 Self::Validation(errors) | Self::Unprocessable(errors) => Some(errors.clone()),
                 _ => None,
             },
+            extra: self.extra(),
         };
         let mut response = if self.is_platform() {
             problem(&report)
@@ -171,7 +221,11 @@ impl IntoResponse for Error {
                 Self::Conflict {
                     body: Some(body), ..
                 } => body,
-                _ => json!({ "error": report.detail }),
+                _ => {
+                    let mut body = report.extra.clone();
+                    body.insert("error".into(), json!(report.detail));
+                    Value::Object(body)
+                }
             };
             crate::broker::hal::HalBody(body).into_response()
         };
@@ -204,6 +258,9 @@ fn problem(report: &Report) -> Response {
     });
     if let Some(errors) = &report.errors {
         body["errors"] = json!(errors);
+    }
+    for (key, value) in &report.extra {
+        body[key.as_str()] = value.clone();
     }
     (
         report.status,

@@ -3,7 +3,9 @@
 //! It resolves the tenant from the host (never from the path or body), refuses tenants that are
 //! unknown (404), still provisioning, failed or not yet confirmed by e-mail (503 +
 //! `Retry-After`) or suspended (403),
-//! authenticates the token *for that tenant*, and enforces read-only scope. What it establishes
+//! authenticates the token *for that tenant*, and enforces read-only scope — the token's, and
+//! the tenant's when its subscription is unpaid past the grace period (402 on writes; reads and
+//! verification fetches go on). What it establishes
 //! travels as a [`TenantContext`] in the request's extensions; handlers take it as an extractor,
 //! and its [`TenantContext::db`] is the only way to a tenant database connection.
 
@@ -19,7 +21,7 @@ use provisioning::TenantStatus;
 use sqlx::pool::PoolConnection;
 use sqlx::Postgres;
 
-use crate::directory::{RouteKey, TenantRoute};
+use crate::directory::{BillingState, RouteKey, TenantRoute};
 use crate::error::Error;
 use crate::host::{self, HostTarget};
 use crate::keyring::Keyring;
@@ -33,6 +35,8 @@ pub struct TenantContext {
     pub route: Arc<TenantRoute>,
     /// The tenant's base URL as the client addressed it; every link starts with it.
     pub base_url: Arc<str>,
+    /// Where the plan and payment are managed (the control plane's billing page).
+    pub billing_url: Arc<str>,
     pools: PoolManager,
     keyring: Arc<Keyring>,
 }
@@ -116,16 +120,23 @@ pub async fn resolve(state: &AppState, parts: &Parts) -> Result<TenantContext, E
         .authenticate(&parts.headers, route.tenant_id)
         .await?;
     state.token_usage.record(principal.token_id);
-    if principal.scope == TokenScope::ReadOnly && !read_only_may(&parts.method, parts.uri.path()) {
+    let writes = !read_only_may(&parts.method, parts.uri.path());
+    if principal.scope == TokenScope::ReadOnly && writes {
         return Err(Error::Forbidden(format!(
             "this API token is read-only; {} {} needs a read-write token",
             parts.method,
             parts.uri.path()
         )));
     }
+    if route.billing_state == BillingState::ReadOnly && writes {
+        return Err(Error::PaymentRequired {
+            billing_url: config.billing_url(),
+        });
+    }
     Ok(TenantContext {
         route,
         base_url: host.base_url.into(),
+        billing_url: config.billing_url().into(),
         pools: state.pools.clone(),
         keyring: state.keyring.clone(),
     })
@@ -143,7 +154,8 @@ pub async fn tenant_gate(
     Ok(next.run(Request::from_parts(parts, body)).await)
 }
 
-/// Read-only tokens may read, and fetch pacts for verification (a POST that changes nothing).
+/// Read-only tokens (and read-only tenants) may read, and fetch pacts for verification (a POST
+/// that changes nothing).
 fn read_only_may(method: &Method, path: &str) -> bool {
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return true;

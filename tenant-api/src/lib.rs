@@ -4,7 +4,8 @@
 //! [`directory`] (cached, invalidated by the control database — see [`invalidation`]), checks its
 //! status and the API token ([`auth`]), and hands the [`broker`] handlers a context whose only
 //! way to data is that tenant's own pool from the [`pools`] manager, opened with credentials the
-//! [`keyring`] unseals. This crate depends on `provisioning`, never on `control-plane`: the data
+//! [`keyring`] unseals. The plan's limits and payment state arrive with the tenant's routing
+//! record ([`plan_limits`], and the gate's read-only check). This crate depends on `provisioning`, never on `control-plane`: the data
 //! plane keeps serving while the control plane is down.
 
 pub mod app;
@@ -19,6 +20,7 @@ pub mod host;
 mod http;
 mod invalidation;
 mod keyring;
+mod plan_limits;
 pub mod pools;
 mod routes;
 mod state;

@@ -4,7 +4,7 @@
 //!
 //! Environment: `TEST_DATABASE_URL` (a superuser URL; `make test` provides one), `TEST_REDIS_URL`
 //! (for the tests that use Redis), and the tools `make tools` installs into `.tools/`.
-//! `TEST_LOG=1` shows the services' logs.
+//! `TEST_LOG=1` shows the services' logs. Billing tests run a fake Stripe (`stripe`).
 
 pub mod apps;
 pub mod bench;
@@ -12,6 +12,7 @@ pub mod compat;
 pub mod env;
 pub mod mail;
 pub mod session;
+pub mod stripe;
 pub mod tenant_client;
 pub mod tools;
 

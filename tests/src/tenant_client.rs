@@ -108,6 +108,22 @@ pub async fn confirm(control_plane: &RunningControlPlane, email: &str) -> Value 
     response.json().await.expect("confirm JSON")
 }
 
+/// Puts the tenant on `plan` through the control plane's offline billing (`PUT
+/// /api/billing/plan`, development mode without Stripe) — for broker tests whose data needs more
+/// integrations than the free plan allows. Call it before the tenant API first serves the tenant,
+/// or allow for the moment its cache takes to hear of the change.
+pub async fn set_plan(control_plane: &RunningControlPlane, tenant: &Signup, plan: &str) {
+    let session = Session::login(control_plane, &tenant.email, PASSWORD).await;
+    let (status, body) = session
+        .send(
+            Method::PUT,
+            "/api/billing/plan",
+            Some(json!({ "plan": plan })),
+        )
+        .await;
+    assert_eq!(status, 200, "setting the plan of {}: {body}", tenant.subdomain);
+}
+
 /// HTTP to one tenant host of a running tenant API.
 #[derive(Clone)]
 pub struct TenantClient {

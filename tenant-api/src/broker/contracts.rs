@@ -27,6 +27,7 @@ use super::store::pacts::{self as pact_store, Publication};
 use super::store::{pacticipants, versions};
 use crate::error::{Error, FieldErrors, Result};
 use crate::gate::TenantContext;
+use crate::plan_limits::IntegrationLimit;
 
 /// A contract that passed validation.
 struct ValidContract {
@@ -441,6 +442,7 @@ pub async fn publish_contracts(
     }
     let mut contract_links = Vec::new();
     let mut all_events = Vec::new();
+    let limit = IntegrationLimit::of(&tenant);
     for contract in &request.contracts {
         let published = publish_document(
             &mut tx,
@@ -449,6 +451,7 @@ pub async fn publish_contracts(
             &contract.provider,
             &contract.document,
             contract.mode,
+            &limit,
         )
         .await?;
         let Some(pact) = published.pact else {

@@ -3,7 +3,7 @@
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use tests::tenant_client::signup;
+use tests::tenant_client::{set_plan, signup};
 use tests::{RunningControlPlane, RunningTenantApi, Signup, TenantClient, TestEnv};
 
 /// One tenant on a running tenant API (services first, so they stop before the databases go).
@@ -40,6 +40,8 @@ impl Broker {
         let control_plane = env.start_control_plane().await;
         let api = env.start_tenant_api().await;
         let tenant = signup(&control_plane, subdomain).await;
+        // Broker tests publish as many integrations as they need.
+        set_plan(&control_plane, &tenant, "enterprise").await;
         let client = TenantClient::new(&api, subdomain);
         Self {
             client,

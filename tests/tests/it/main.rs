@@ -3,6 +3,11 @@
 
 mod accounts;
 mod aws_kms;
+mod billing_flow;
+mod billing_limits_cli;
+mod billing_offline;
+mod billing_support;
+mod billing_webhooks;
 mod broker_conventions;
 mod broker_environments;
 mod broker_integrations;

@@ -5,7 +5,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use tests::tenant_client::{signup, Signup};
+use tests::tenant_client::{set_plan, signup, Signup};
 use tests::{RunningTenantApi, TenantClient, TestEnv};
 
 /// One tenant with helpers to build a broker's history.
@@ -24,6 +24,8 @@ impl World {
         let cp = env.start_control_plane().await;
         let api = env.start_tenant_api().await;
         let tenant = signup(&cp, subdomain).await;
+        // Matrix tests publish as many integrations as they need.
+        set_plan(&cp, &tenant, "enterprise").await;
         let client = TenantClient::new(&api, subdomain);
         let db = env.tenant_database(tenant.tenant_id).await;
         Self {

@@ -6,7 +6,7 @@ use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use tests::tenant_client::{signup, Signup};
+use tests::tenant_client::{set_plan, signup, Signup};
 use tests::{RunningControlPlane, RunningTenantApi, TenantClient, TestEnv};
 
 /// A response, read.
@@ -44,6 +44,8 @@ impl Broker {
         let cp = env.start_control_plane().await;
         let api = env.start_tenant_api().await;
         let tenant = signup(&cp, subdomain).await;
+        // Broker tests publish as many integrations as they need.
+        set_plan(&cp, &tenant, "enterprise").await;
         let client = TenantClient::new(&api, subdomain);
         let db = env.tenant_database(tenant.tenant_id).await;
         Self {

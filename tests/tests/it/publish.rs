@@ -3,7 +3,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use tests::tenant_client::signup;
+use tests::tenant_client::{set_plan, signup};
 use tests::tools::{cli_subdomain, pact_broker};
 use tests::{TenantClient, TestEnv};
 
@@ -157,6 +157,7 @@ async fn publishing_records_branch_tags_and_build_url_atomically() {
     let cp = env.start_control_plane().await;
     let api = env.start_tenant_api().await;
     let tenant = signup(&cp, "atomic").await;
+    set_plan(&cp, &tenant, "enterprise").await;
     let client = TenantClient::new(&api, "atomic");
     let content = |consumer: &str, provider: &str| {
         use base64::Engine;

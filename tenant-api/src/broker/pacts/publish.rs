@@ -18,6 +18,7 @@ use crate::broker::store::pacts::{self as pact_store, Publication, PublishedPact
 use crate::broker::store::{pacticipants, versions};
 use crate::error::{Error, FieldErrors, Result};
 use crate::gate::TenantContext;
+use crate::plan_limits::IntegrationLimit;
 
 /// How to treat a consumer version that already has different content with this provider.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,7 +39,8 @@ pub struct Published {
 }
 
 /// Publishes `document` as `consumer` version `version`'s pact with `provider_name`, creating the
-/// provider as needed. Runs on the caller's transaction; refusing changes nothing.
+/// provider as needed — unless that would create an integration beyond the plan's `limit`. Runs
+/// on the caller's transaction; refusing changes nothing.
 pub async fn publish_document(
     conn: &mut PgConnection,
     consumer: &pacticipants::Pacticipant,
@@ -46,8 +48,16 @@ pub async fn publish_document(
     provider_name: &str,
     document: &PactDocument,
     mode: Mode,
+    limit: &IntegrationLimit,
 ) -> Result<Published> {
     let provider = pacticipants::find_or_create(conn, provider_name).await?;
+    limit
+        .admit(
+            conn,
+            (consumer.pacticipant_id, &consumer.name),
+            (provider.pacticipant_id, &provider.name),
+        )
+        .await?;
     let previous =
         pact_store::for_consumer_version(conn, provider_name, &consumer.name, &version.number)
             .await?;
@@ -355,8 +365,17 @@ async fn write_pact(
     let consumer_row = pacticipants::find_or_create(&mut tx, &consumer).await?;
     let (version, _) =
         versions::find_or_create(&mut tx, consumer_row.pacticipant_id, &number).await?;
-    let published =
-        publish_document(&mut tx, &consumer_row, &version, &provider, &document, mode).await?;
+    let limit = IntegrationLimit::of(&tenant);
+    let published = publish_document(
+        &mut tx,
+        &consumer_row,
+        &version,
+        &provider,
+        &document,
+        mode,
+        &limit,
+    )
+    .await?;
     let Some(pact) = published.pact else {
         return Err(Error::Conflict {
             message: conflict_message(&consumer, &number, &provider),

@@ -1,5 +1,6 @@
 //! The audit log: every security-relevant event of a tenant (signup, confirmation, logins,
-//! invitations, role changes, tokens, plan changes) with its actor, time, source IP and target;
+//! invitations, role changes, tokens, plan changes, payment failures and recoveries) with its
+//! actor (Stripe's events are recorded as the actor `stripe`), time, source IP and target;
 //! and `GET /api/audit` for administrators, filtered by `since`, `type` and `actor`, paginated
 //! by an opaque cursor (at most 100 events a page), oldest first.
 //!

@@ -121,7 +121,11 @@ pub async fn set_plan(control_plane: &RunningControlPlane, tenant: &Signup, plan
             Some(json!({ "plan": plan })),
         )
         .await;
-    assert_eq!(status, 200, "setting the plan of {}: {body}", tenant.subdomain);
+    assert_eq!(
+        status, 200,
+        "setting the plan of {}: {body}",
+        tenant.subdomain
+    );
 }
 
 /// HTTP to one tenant host of a running tenant API.

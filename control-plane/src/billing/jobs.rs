@@ -2,7 +2,8 @@
 //! subscription quantities, and retries Stripe events whose processing failed (or was cut short
 //! by a crash) — without waiting for Stripe to redeliver them. It runs every `BILLING_POLL_MS`
 //! and whenever a handler kicks it. Every step is safe to run in several control planes at once
-//! (row locks with `skip locked`, marks cleared only when unchanged).
+//! (row locks with `skip locked`, marks cleared only when unchanged). Processed events are kept
+//! for [`EVENT_RETENTION_DAYS`], far longer than Stripe redelivers (three days), then deleted.
 
 use tokio_util::sync::CancellationToken;
 
@@ -11,8 +12,18 @@ use super::seats;
 use super::webhooks::{self, Wait};
 use crate::state::AppState;
 
+/// How long processed Stripe events are kept to recognise redeliveries.
+pub const EVENT_RETENTION_DAYS: i32 = 30;
+
 pub async fn run(state: AppState, shutdown: CancellationToken) {
+    let mut last_prune = None::<std::time::Instant>;
     loop {
+        if last_prune.is_none_or(|at| at.elapsed() > std::time::Duration::from_secs(3600)) {
+            last_prune = Some(std::time::Instant::now());
+            if let Err(err) = prune_events(&state).await {
+                tracing::warn!(error = %err, "could not prune old Stripe events");
+            }
+        }
         if let Err(err) = payment_state::expire_grace(&state).await {
             tracing::warn!(error = %format!("{err:#}"), "could not end expired grace periods");
         }
@@ -30,6 +41,14 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
             () = tokio::time::sleep(state.billing.poll) => {}
         }
     }
+}
+
+async fn prune_events(state: &AppState) -> sqlx::Result<()> {
+    sqlx::query("delete from stripe_event where processed_at < now() - make_interval(days => $1)")
+        .bind(EVENT_RETENTION_DAYS)
+        .execute(&state.db)
+        .await
+        .map(drop)
 }
 
 /// Processes stored events that are still unprocessed once their retry time has come.

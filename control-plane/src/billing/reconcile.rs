@@ -105,7 +105,6 @@ pub async fn subscription(
                 quantity: account.subscription_quantity.map(i64::from),
                 current_period_end: account.current_period_end,
                 cancel_at_period_end: false,
-                tenant_id: None,
             }
         }
         None => return Ok(Outcome::ignored("Stripe does not know the subscription")),
@@ -165,7 +164,6 @@ mod tests {
             quantity: Some(1),
             current_period_end: None,
             cancel_at_period_end: false,
-            tenant_id: None,
         }
     }
 

@@ -97,8 +97,6 @@ pub struct Subscription {
     pub quantity: Option<i64>,
     pub current_period_end: Option<DateTime<Utc>>,
     pub cancel_at_period_end: bool,
-    /// `metadata.tenant_id`, set through the Checkout Session.
-    pub tenant_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -114,8 +112,6 @@ struct RawSubscription {
     current_period_end: Option<i64>,
     #[serde(default)]
     items: Option<RawList<RawItem>>,
-    #[serde(default)]
-    metadata: Option<std::collections::HashMap<String, Value>>,
 }
 
 #[derive(Deserialize)]
@@ -162,10 +158,6 @@ impl From<RawSubscription> for Subscription {
             quantity: item.as_ref().and_then(|i| i.quantity),
             current_period_end: period_end.and_then(|t| Utc.timestamp_opt(t, 0).single()),
             cancel_at_period_end: raw.cancel_at_period_end.unwrap_or(false),
-            tenant_id: raw.metadata.and_then(|m| {
-                m.get("tenant_id")
-                    .and_then(|v| v.as_str().map(str::to_owned))
-            }),
         }
     }
 }
@@ -373,7 +365,6 @@ mod tests {
         assert_eq!(new.item_id.as_deref(), Some("si_1"));
         assert!(new.cancel_at_period_end);
         assert_eq!(new.current_period_end.unwrap().timestamp(), 1_900_000_000);
-        assert_eq!(new.tenant_id.as_deref(), Some("t-1"));
         // Older: period on the subscription, a legacy plan, an expanded customer.
         let old: RawSubscription = serde_json::from_value(json!({
             "id": "sub_2", "customer": {"id": "cus_2"}, "status": "past_due",

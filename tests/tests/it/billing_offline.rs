@@ -169,9 +169,16 @@ async fn offline_mode_sets_the_plan_directly_and_stripe_routes_say_so() {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let refused = eventually("the tenant API to see Starter", || async {
-        let (status, body) = put_pact(&client, &tenant.read_write, "Cli").await;
-        (status == StatusCode::FORBIDDEN).then_some(body)
+    // Each attempt names a new consumer: one accepted before the tenant API heard of the change
+    // would exist afterwards.
+    let mut attempt = 0;
+    let refused = eventually("the tenant API to see Starter", || {
+        attempt += 1;
+        let (client, token) = (&client, &tenant.read_write);
+        async move {
+            let (status, body) = put_pact(client, token, &format!("New{attempt}")).await;
+            (status == StatusCode::FORBIDDEN).then_some(body)
+        }
     })
     .await;
     assert_eq!(
@@ -196,11 +203,11 @@ async fn offline_mode_sets_the_plan_directly_and_stripe_routes_say_so() {
     let problem: Value = client
         .authed(
             Method::PUT,
-            "/pacts/provider/Orders/consumer/Cli/version/1",
+            "/pacts/provider/Orders/consumer/Later/version/1",
             &tenant.read_write,
         )
         .header("accept", "application/problem+json")
-        .json(&pact("Cli", "Orders"))
+        .json(&pact("Later", "Orders"))
         .send()
         .await
         .unwrap()

@@ -172,6 +172,22 @@ impl Billed {
         .await
     }
 
+    /// Waits until a pact for a new integration with `provider` is refused (403); each attempt
+    /// names a new consumer, since one accepted before the tenant API heard of the plan change
+    /// would exist afterwards. Returns the refusal.
+    pub async fn refused_new_integration(&self, provider: &str) -> Value {
+        let mut attempt = 0;
+        eventually("a new integration to be refused", || {
+            attempt += 1;
+            let consumer = format!("New{attempt}");
+            async move {
+                let (status, body) = self.put_pact(&consumer, provider, "1").await;
+                (status == StatusCode::FORBIDDEN).then_some(body)
+            }
+        })
+        .await
+    }
+
     /// The tenant's audit events of `kind`.
     pub async fn audit(&self, kind: &str) -> Vec<Value> {
         let (status, body) = self

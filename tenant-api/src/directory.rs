@@ -15,6 +15,7 @@
 
 mod redis_cache;
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -105,6 +106,8 @@ pub struct TenantDirectory {
     db: PgPool,
     local: Cache<String, Option<Arc<TenantRoute>>>,
     redis: Option<RedisCache>,
+    /// Bumped by every invalidation, so a load that overlapped one can drop what it cached.
+    invalidations: AtomicU64,
 }
 
 impl TenantDirectory {
@@ -113,16 +116,37 @@ impl TenantDirectory {
             .max_capacity(100_000)
             .time_to_live(ttl)
             .build();
-        Self { db, local, redis }
+        Self {
+            db,
+            local,
+            redis,
+            invalidations: AtomicU64::new(0),
+        }
     }
 
     /// The routing record for `key`, or `None` when no tenant has it.
+    ///
+    /// A record read from the database just before a change commits would be cached after the
+    /// change's invalidation had already run (the cache inserts whatever a load returns), and
+    /// served until the TTL — a plan change or a suspension missed for a minute. So a load that
+    /// overlapped any invalidation drops what it cached; the request itself, which began before
+    /// the change, may still use it.
     pub async fn lookup(&self, key: &RouteKey) -> anyhow::Result<Option<Arc<TenantRoute>>> {
         let cache_key = key.cache_key();
-        self.local
-            .try_get_with_by_ref(cache_key.as_str(), self.load(key, &cache_key))
+        let seen = self.invalidations.load(Ordering::Acquire);
+        let loaded = AtomicBool::new(false);
+        let route = self
+            .local
+            .try_get_with_by_ref(cache_key.as_str(), async {
+                loaded.store(true, Ordering::Relaxed);
+                self.load(key, &cache_key).await
+            })
             .await
-            .map_err(|err: Arc<anyhow::Error>| anyhow::anyhow!("{err:#}"))
+            .map_err(|err: Arc<anyhow::Error>| anyhow::anyhow!("{err:#}"))?;
+        if loaded.load(Ordering::Relaxed) && self.invalidations.load(Ordering::Acquire) != seen {
+            self.forget(&cache_key).await;
+        }
+        Ok(route)
     }
 
     async fn load(
@@ -156,6 +180,11 @@ impl TenantDirectory {
 
     /// Forgets the entry under `cache_key` (a subdomain, or `domain:<host>`) in every cache level.
     pub async fn invalidate(&self, cache_key: &str) {
+        self.invalidations.fetch_add(1, Ordering::AcqRel);
+        self.forget(cache_key).await;
+    }
+
+    async fn forget(&self, cache_key: &str) {
         self.local.invalidate(cache_key).await;
         if let Some(redis) = &self.redis {
             redis.delete(cache_key).await;
@@ -164,6 +193,7 @@ impl TenantDirectory {
 
     /// Forgets everything cached in-process (after a missed-notification window).
     pub fn invalidate_all(&self) {
+        self.invalidations.fetch_add(1, Ordering::AcqRel);
         self.local.invalidate_all();
     }
 

@@ -50,6 +50,9 @@ pub struct BillingSettings {
     /// rotation both the old and the new secret are accepted.
     #[arg(long, env = "STRIPE_WEBHOOK_SECRETS", value_parser = secret, value_delimiter = ',')]
     pub stripe_webhook_secrets: Vec<SecretString>,
+    /// One signing secret, under the name Stripe's guides use; added to STRIPE_WEBHOOK_SECRETS.
+    #[arg(long, env = "STRIPE_WEBHOOK_SECRET", value_parser = secret)]
+    pub stripe_webhook_secret: Option<SecretString>,
     /// Stripe's API base URL (tests point it at a fake).
     #[arg(long, env = "STRIPE_API_BASE")]
     pub stripe_api_base: Option<String>,
@@ -93,11 +96,7 @@ impl BillingSettings {
             if !has_key {
                 bail!("BILLING_MODE=stripe needs STRIPE_SECRET_KEY");
             }
-            if self
-                .stripe_webhook_secrets
-                .iter()
-                .all(|s| s.expose_secret().trim().is_empty())
-            {
+            if self.webhook_secrets().is_empty() {
                 bail!("BILLING_MODE=stripe needs STRIPE_WEBHOOK_SECRETS (the endpoint's whsec_… signing secret)");
             }
             for plan in plans.all().filter(|p| p.self_service) {
@@ -120,6 +119,7 @@ impl BillingSettings {
     pub fn webhook_secrets(&self) -> Vec<SecretString> {
         self.stripe_webhook_secrets
             .iter()
+            .chain(&self.stripe_webhook_secret)
             .filter(|s| !s.expose_secret().trim().is_empty())
             .map(|s| SecretString::from(s.expose_secret().trim().to_owned()))
             .collect()
@@ -204,6 +204,16 @@ mod tests {
             .mode(Environment::Production, &plans(Some("p")))
             .unwrap_err();
         assert!(err.to_string().contains("STRIPE_WEBHOOK_SECRETS"), "{err}");
+        let single = settings(&[
+            "--stripe-secret-key",
+            "sk_test_1",
+            "--stripe-webhook-secret",
+            "whsec_one",
+        ]);
+        assert_eq!(single.webhook_secrets().len(), 1);
+        assert!(single
+            .mode(Environment::Production, &plans(Some("p")))
+            .is_ok());
         let err = settings(&["--billing-mode", "offline", "--stripe-secret-key", "sk_1"])
             .mode(Environment::Development, &plans(None))
             .unwrap_err();

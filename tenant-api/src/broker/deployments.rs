@@ -258,6 +258,17 @@ fn patched_flag(body: &RequestBody, key: &str) -> Result<Option<Value>> {
         .and_then(|object| object.get(key).cloned()))
 }
 
+/// The broker's 422 for a merge patch that sets `field` (`currentlyDeployed`,
+/// `currentlySupported`) back to true.
+fn cannot_set_back_to_true(field: &str) -> Error {
+    Error::Unprocessable(FieldErrors::from([(
+        field.to_owned(),
+        vec![format!(
+            "The {field} property cannot be set back to true. Please record a new deployment."
+        )],
+    )]))
+}
+
 /// `PATCH /deployed-versions/{uuid}` (merge patch): `{"currentlyDeployed": false}` records the
 /// undeployment; `true` is refused (422): record a new deployment instead.
 pub async fn patch_deployed_version(
@@ -279,12 +290,7 @@ pub async fn patch_deployed_version(
                 .await?
                 .ok_or_else(|| Error::Internal(anyhow::anyhow!("deployed version vanished")))?
         }
-        Some(Value::Bool(true)) => {
-            return Err(Error::Unprocessable(FieldErrors::from([(
-                "currentlyDeployed".to_owned(),
-                vec!["The currentlyDeployed property cannot be set back to true. Please record a new deployment.".to_owned()],
-            )])))
-        }
+        Some(Value::Bool(true)) => return Err(cannot_set_back_to_true("currentlyDeployed")),
         _ => deployed,
     };
     Ok(HalBody(deployed_version_json(
@@ -412,12 +418,7 @@ pub async fn patch_released_version(
                 .await?
                 .ok_or_else(|| Error::Internal(anyhow::anyhow!("released version vanished")))?
         }
-        Some(Value::Bool(true)) => {
-            return Err(Error::Unprocessable(FieldErrors::from([(
-                "currentlySupported".to_owned(),
-                vec!["The currentlySupported property cannot be set back to true. Please record a new deployment.".to_owned()],
-            )])))
-        }
+        Some(Value::Bool(true)) => return Err(cannot_set_back_to_true("currentlySupported")),
         _ => released,
     };
     Ok(HalBody(released_version_json(

@@ -627,6 +627,19 @@ pub async fn delete_version(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The body of the "latest version" resources: the version found, linked to itself at `uri`.
+async fn latest_version_response(
+    conn: &mut PgConnection,
+    tenant: &TenantContext,
+    uri: &Uri,
+    version: &VersionRecord,
+) -> Result<HalBody> {
+    let self_href = conventions::resource_url(&tenant.base_url, uri);
+    Ok(HalBody(
+        single_version_json(conn, &tenant.base_url, version, &self_href).await?,
+    ))
+}
+
 /// `GET /pacticipants/{pacticipant}/latest-version`.
 pub async fn get_latest_version(
     tenant: TenantContext,
@@ -637,10 +650,7 @@ pub async fn get_latest_version(
     let version = store::latest(&mut conn, &pacticipant)
         .await?
         .ok_or_else(|| Error::NotFound(format!("No versions of '{pacticipant}' found")))?;
-    let self_href = conventions::resource_url(&tenant.base_url, &uri);
-    Ok(HalBody(
-        single_version_json(&mut conn, &tenant.base_url, &version, &self_href).await?,
-    ))
+    latest_version_response(&mut conn, &tenant, &uri, &version).await
 }
 
 /// `GET /pacticipants/{pacticipant}/latest-version/{tag}`.
@@ -657,10 +667,7 @@ pub async fn get_latest_tagged_version(
                 "No version of '{pacticipant}' with tag '{tag}' found"
             ))
         })?;
-    let self_href = conventions::resource_url(&tenant.base_url, &uri);
-    Ok(HalBody(
-        single_version_json(&mut conn, &tenant.base_url, &version, &self_href).await?,
-    ))
+    latest_version_response(&mut conn, &tenant, &uri, &version).await
 }
 
 /// `GET /pacticipants/{pacticipant}/branches/{branch}/latest-version`: the branch's head.
@@ -677,10 +684,7 @@ pub async fn get_latest_branch_version(
                 "No version of '{pacticipant}' on branch '{branch}' found"
             ))
         })?;
-    let self_href = conventions::resource_url(&tenant.base_url, &uri);
-    Ok(HalBody(
-        single_version_json(&mut conn, &tenant.base_url, &version, &self_href).await?,
-    ))
+    latest_version_response(&mut conn, &tenant, &uri, &version).await
 }
 
 #[cfg(test)]

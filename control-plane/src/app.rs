@@ -92,6 +92,7 @@ impl Application {
             provisioner.clone(),
             config.provisioning_concurrency,
             Duration::from_millis(config.provisioning_poll_ms),
+            Duration::from_secs(config.unconfirmed_signup_expiry_secs),
         );
         let redis = config
             .redis_url
@@ -132,6 +133,7 @@ impl Application {
             plans,
             outbox: OutboxHandle::default(),
             billing,
+            tenant_changes: crate::tenant_changes::TenantChanges::new(),
         };
         let router = crate::routes::router(state.clone());
         Ok(Self {
@@ -176,6 +178,12 @@ impl Application {
         ));
 
         let billing_task = tokio::spawn(crate::billing::jobs::run(state.clone(), stop.clone()));
+        let changes_task = tokio::spawn(
+            state
+                .tenant_changes
+                .clone()
+                .run(state.db.clone(), stop.clone()),
+        );
 
         tracing::info!(address = %listener.local_addr()?, "control plane listening on {}", listener.local_addr()?);
         let stop_serving = stop.clone();
@@ -195,6 +203,7 @@ impl Application {
         worker_task.await.context("provisioning worker")?;
         outbox_task.await.context("mail outbox")?;
         billing_task.await.context("billing job")?;
+        changes_task.await.context("tenant change listener")?;
         state.db.close().await;
         Ok(())
     }

@@ -110,14 +110,22 @@ pub struct Config {
     #[arg(long, env = "REDIS_KEY_PREFIX", default_value = "treaty")]
     pub redis_key_prefix: String,
     /// Believe `X-Forwarded-For` for the client's IP (only behind a proxy that sets it).
-    #[arg(long, env = "TRUST_FORWARDED_HEADERS", default_value_t = false)]
+    #[arg(long, env = "TRUST_FORWARDED_HEADERS", default_value_t = false, action = clap::ArgAction::Set)]
     pub trust_forwarded_headers: bool,
+    /// How many proxies in front of the control plane append to `X-Forwarded-For`: the client
+    /// is that many entries from the right.
+    #[arg(long, env = "TRUSTED_PROXY_COUNT", default_value_t = 1)]
+    pub trusted_proxy_count: usize,
     /// How long a login session lasts, in seconds.
     #[arg(long, env = "SESSION_TTL_SECS", default_value_t = 12 * 3600)]
     pub session_ttl_secs: u64,
     /// How long a signup confirmation link works, in hours.
     #[arg(long, env = "CONFIRMATION_TTL_HOURS", default_value_t = 24)]
     pub confirmation_ttl_hours: u64,
+    /// How long a signup may stay unconfirmed, in seconds; then its tenant is deprovisioned and
+    /// its subdomain is free again (default 7 days).
+    #[arg(long, env = "UNCONFIRMED_SIGNUP_EXPIRY_SECS", default_value_t = 7 * 24 * 3600)]
+    pub unconfirmed_signup_expiry_secs: u64,
     /// How long a password-reset link works, in minutes.
     #[arg(long, env = "PASSWORD_RESET_TTL_MINUTES", default_value_t = 60)]
     pub password_reset_ttl_minutes: u64,
@@ -127,6 +135,9 @@ pub struct Config {
     /// How often queued e-mail (welcome, billing notices) is looked for, in milliseconds.
     #[arg(long, env = "OUTBOX_POLL_MS", default_value_t = 1000)]
     pub outbox_poll_ms: u64,
+    /// `GET /api/signups/{id}?wait=N` requests per client IP: COUNT/SECONDS.
+    #[arg(long, env = "RATE_LIMIT_SIGNUP_WAIT", default_value = "60/60", value_parser = crate::rate_limit::Limit::parse)]
+    pub rate_limit_signup_wait: crate::rate_limit::Limit,
     /// A plan catalogue replacing the built-in one (see control-plane/plans.json).
     #[arg(long, env = "PLANS_FILE")]
     pub plans_file: Option<std::path::PathBuf>,

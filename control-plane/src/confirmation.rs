@@ -6,7 +6,7 @@
 //! becomes *active* — served by the tenant API — when it is both provisioned and confirmed, and
 //! then the welcome e-mail is queued (see `outbox`). `POST /api/signup/resend-confirmation`
 //! sends a fresh link (retiring the old one) and answers 202 whether or not the address has an
-//! unconfirmed signup, so it tells nobody which addresses exist.
+//! unconfirmed signup — answering before it looks — so it tells nobody which addresses exist.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -185,6 +185,23 @@ pub async fn resend_confirmation(
         .check(&address_key("mail", &email), limits)
         .await?;
 
+    // Looking the address up, issuing links and auditing happen after the answer, so its timing
+    // does not tell whether the address has an unconfirmed signup.
+    tokio::spawn(async move {
+        if let Err(err) = resend_links(&state, &ip, &email).await {
+            tracing::warn!(error = %err, "could not resend confirmation links: {err}");
+        }
+    });
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(
+            json!({"message": "if this address has an unconfirmed signup, a new confirmation link is on its way"}),
+        ),
+    ))
+}
+
+/// Issues, audits and e-mails a fresh confirmation link for every unconfirmed signup of `email`.
+async fn resend_links(state: &AppState, ip: &ClientIp, email: &str) -> Result<()> {
     let pending: Vec<(Uuid, TenantId, String, String)> = sqlx::query_as(
         "select u.user_id, u.tenant_id, u.email, t.organisation
          from app_user u join tenant t using (tenant_id)
@@ -192,17 +209,16 @@ pub async fn resend_confirmation(
            and u.email_confirmed_at is null and t.confirmed_at is null
          limit 5",
     )
-    .bind(&email)
+    .bind(email)
     .fetch_all(&state.db)
     .await?;
     for (user, tenant, address, organisation) in pending {
         let mut tx = state.db.begin().await?;
-        let mail =
-            confirmation_mail(&mut tx, &state, tenant, user, &address, &organisation).await?;
+        let mail = confirmation_mail(&mut tx, state, tenant, user, &address, &organisation).await?;
         audit::record(
             &mut *tx,
             tenant,
-            &Actor::anonymous(Some(&address), &ip),
+            &Actor::anonymous(Some(&address), ip),
             "confirmation_resent",
             Some(&address),
             json!({}),
@@ -211,10 +227,5 @@ pub async fn resend_confirmation(
         tx.commit().await?;
         state.mailer.send_in_background(mail, "confirmation");
     }
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(
-            json!({"message": "if this address has an unconfirmed signup, a new confirmation link is on its way"}),
-        ),
-    ))
+    Ok(())
 }

@@ -14,6 +14,7 @@ pub mod cli;
 mod client_ip;
 pub mod config;
 mod confirmation;
+mod cross_site;
 pub mod error;
 mod http;
 mod invitations;
@@ -34,6 +35,7 @@ pub mod setup;
 mod signup;
 mod state;
 mod system_accounts;
+mod tenant_changes;
 mod users;
 pub mod worker;
 

@@ -5,7 +5,8 @@
 //! addresses and wrong passwords get the same 401, after the same Argon2 work (a dummy hash is
 //! verified when there is no account), so neither the answer nor its timing tells whether an
 //! address has an account. A person with accounts in several organisations who gives no
-//! subdomain is asked to choose — only once the password has proven who they are.
+//! subdomain is asked to choose — only once the password has proven who they are. A form post
+//! that a browser marks as cross-site is refused (login CSRF, see `cross_site`).
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -92,6 +93,7 @@ pub async fn create_session(
     headers: HeaderMap,
     JsonOrForm(request): JsonOrForm<LoginRequest>,
 ) -> Result<Response> {
+    crate::cross_site::check_form_post(&headers, &state.config.public_url)?;
     let email = request.email.unwrap_or_default().trim().to_owned();
     let password = request.password.unwrap_or_default();
     if email.is_empty() || password.is_empty() {
@@ -143,17 +145,26 @@ pub async fn create_session(
     }
     let chosen = match matches.as_slice() {
         [] => {
-            for candidate in &candidates {
-                audit::record(
-                    &state.db,
-                    candidate.tenant_id,
-                    &Actor::anonymous(Some(&email), &ip),
-                    "login_failed",
-                    Some(&email),
-                    json!({"reason": "wrong password"}),
-                )
-                .await?;
-            }
+            // Audited after answering: writing first would make wrong passwords for existing
+            // accounts slower to answer than unknown addresses.
+            let tenants: Vec<TenantId> = candidates.iter().map(|c| c.tenant_id).collect();
+            let (db, actor) = (state.db.clone(), Actor::anonymous(Some(&email), &ip));
+            tokio::spawn(async move {
+                for tenant in tenants {
+                    let recorded = audit::record(
+                        &db,
+                        tenant,
+                        &actor,
+                        "login_failed",
+                        actor.label.as_deref(),
+                        json!({"reason": "wrong password"}),
+                    )
+                    .await;
+                    if let Err(err) = recorded {
+                        tracing::warn!(error = %err, "could not audit a failed login: {err}");
+                    }
+                }
+            });
             return Err(Error::InvalidCredentials);
         }
         [one] => *one,

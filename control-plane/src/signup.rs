@@ -6,7 +6,9 @@
 //! (see `confirmation`) the administrator signs in and creates tokens, and the tenant API serves
 //! the tenant only when it is both provisioned and confirmed. `GET /api/signups/{id}` reports
 //! progress; `?wait=N` holds the request until the tenant is ready (or N seconds, at most 30,
-//! have passed), so scripts need no loop.
+//! have passed), so scripts need no loop. Waiting costs no queries: the request sleeps until the
+//! process's one listener hears that this tenant changed (see `tenant_changes`), and waiting
+//! requests are rate-limited per client IP (`RATE_LIMIT_SIGNUP_WAIT`).
 
 use std::time::Duration;
 
@@ -241,6 +243,7 @@ const MAX_WAIT: Duration = Duration::from_secs(30);
 /// Where a signup's tenant is in provisioning.
 pub async fn get_signup(
     State(state): State<AppState>,
+    ip: ClientIp,
     Path(id): Path<String>,
     QueryParams(query): QueryParams<StatusQuery>,
 ) -> Result<impl IntoResponse> {
@@ -248,8 +251,18 @@ pub async fn get_signup(
     let tenant_id = Uuid::parse_str(&id)
         .map(TenantId)
         .map_err(|_| not_found())?;
-    let deadline =
-        tokio::time::Instant::now() + Duration::from_secs(query.wait.unwrap_or(0)).min(MAX_WAIT);
+    let wait = Duration::from_secs(query.wait.unwrap_or(0)).min(MAX_WAIT);
+    if !wait.is_zero() {
+        state
+            .limiter
+            .check(
+                &format!("signup-wait:ip:{}", ip.key()),
+                state.config.rate_limit_signup_wait,
+            )
+            .await?;
+    }
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut changes = state.tenant_changes.subscribe();
     loop {
         let tenant = registry::find(&state.db, tenant_id)
             .await?
@@ -276,7 +289,10 @@ pub async fn get_signup(
             };
             return Ok(Json(body));
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        changes
+            .changed(tenant_id, left.min(crate::tenant_changes::FALLBACK_CHECK))
+            .await;
     }
 }
 

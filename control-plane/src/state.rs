@@ -14,6 +14,7 @@ use crate::outbox::OutboxHandle;
 use crate::plans::Plans;
 use crate::rate_limit::RateLimiter;
 use crate::session::SessionStore;
+use crate::tenant_changes::TenantChanges;
 use crate::worker::WorkerHandle;
 
 #[derive(Clone)]
@@ -28,6 +29,8 @@ pub struct AppState {
     pub plans: Arc<Plans>,
     pub outbox: OutboxHandle,
     pub billing: Billing,
+    /// Wakes requests waiting for a tenant to change.
+    pub tenant_changes: TenantChanges,
 }
 
 impl AppState {

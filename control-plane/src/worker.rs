@@ -4,7 +4,9 @@
 //! starts within a millisecond; a poll every `PROVISIONING_POLL_MS` picks up everything else —
 //! retries whose back-off has elapsed, and tenants whose worker died holding a lease (any number
 //! of control-plane processes can run workers; leases keep them off each other's tenants). At
-//! most `PROVISIONING_CONCURRENCY` tenants are driven at once. On shutdown the worker stops taking
+//! most `PROVISIONING_CONCURRENCY` tenants are driven at once. The same poll expires signups
+//! whose address was not confirmed within `UNCONFIRMED_SIGNUP_EXPIRY_SECS` and deprovisions
+//! them (database and role dropped, row deleted, subdomain free again), under the same leases. On shutdown the worker stops taking
 //! work and lets steps in flight finish.
 
 use std::sync::Arc;
@@ -35,6 +37,8 @@ pub struct Worker {
     owner: Uuid,
     permits: Arc<Semaphore>,
     poll: Duration,
+    /// How long a signup may stay unconfirmed before it is deprovisioned.
+    expiry: Duration,
     kicks: mpsc::UnboundedReceiver<TenantId>,
 }
 
@@ -43,6 +47,7 @@ pub fn new(
     provisioner: Arc<Provisioner>,
     concurrency: usize,
     poll: Duration,
+    expiry: Duration,
 ) -> (Worker, WorkerHandle) {
     let (tx, rx) = mpsc::unbounded_channel();
     let worker = Worker {
@@ -50,6 +55,7 @@ pub fn new(
         owner: Uuid::new_v4(),
         permits: Arc::new(Semaphore::new(concurrency.max(1))),
         poll,
+        expiry,
         kicks: rx,
     };
     (worker, WorkerHandle { kicks: tx })
@@ -75,7 +81,10 @@ impl Worker {
                         }
                     });
                 }
-                _ = ticker.tick() => self.poll_due(&mut tasks).await,
+                _ = ticker.tick() => {
+                    self.poll_due(&mut tasks).await;
+                    self.poll_expired(&mut tasks).await;
+                }
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
             }
         }
@@ -104,6 +113,48 @@ impl Worker {
                 };
                 let id = tenant.tenant_id;
                 report(provisioner.drive(tenant, owner).await, id);
+            });
+        }
+    }
+}
+
+impl Worker {
+    /// Expires unconfirmed signups that are past their time and deprovisions expired tenants.
+    async fn poll_expired(&self, tasks: &mut JoinSet<()>) {
+        match self.provisioner.expire_unconfirmed(self.expiry).await {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(
+                tenants = count,
+                "{count} unconfirmed signups expired; deprovisioning them"
+            ),
+            Err(err) => tracing::warn!(error = %err, "could not expire unconfirmed signups"),
+        }
+        let free = self.permits.available_permits();
+        if free == 0 {
+            return;
+        }
+        let claimed = match self
+            .provisioner
+            .claim_expired(self.owner, free as i64)
+            .await
+        {
+            Ok(claimed) => claimed,
+            Err(err) => {
+                tracing::warn!(error = %err, "could not look for expired signups");
+                return;
+            }
+        };
+        for tenant in claimed {
+            let (provisioner, permits, owner) =
+                (self.provisioner.clone(), self.permits.clone(), self.owner);
+            tasks.spawn(async move {
+                let Ok(_permit) = permits.acquire_owned().await else {
+                    return;
+                };
+                let id = tenant.tenant_id;
+                if let Err(err) = provisioner.deprovision(tenant, owner).await {
+                    tracing::warn!(tenant.id = %id, error = %err, "could not deprovision expired tenant {id}");
+                }
             });
         }
     }

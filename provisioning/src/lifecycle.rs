@@ -13,6 +13,13 @@
 //! database and role names are fixed at signup. A step that fails is retried with exponential
 //! back-off; after `max_attempts` the tenant is marked failed, keeping its position so an
 //! operator's retry resumes there.
+//!
+//! Deprovisioning runs on the same machinery. A signup whose address is not confirmed in time is
+//! marked expired ([`Provisioner::expire_unconfirmed`]); from then on provisioning leaves it
+//! alone, and a worker claims it with a lease ([`Provisioner::claim_expired`]), drops its
+//! database and role, and deletes the row ([`Provisioner::deprovision`]). Both effects are
+//! idempotent and the row is deleted last, so a crash anywhere is resumed by the next claim, and
+//! the subdomain stays taken until the database is gone.
 
 use std::fmt;
 use std::str::FromStr;
@@ -219,6 +226,7 @@ impl Provisioner {
              where tenant_id in (
                 select tenant_id from tenant
                 where lifecycle <> 'active' and failed_at is null and next_attempt_at <= now()
+                  and expired_at is null
                   and (lease_expires_at is null or lease_expires_at < now())
                 order by next_attempt_at
                 limit $3
@@ -244,6 +252,7 @@ impl Provisioner {
              where tenant_id = (
                 select tenant_id from tenant
                 where tenant_id = $3 and lifecycle <> 'active' and failed_at is null
+                  and expired_at is null
                   and (lease_expires_at is null or lease_expires_at < now())
                 for update skip locked)
              returning {COLUMNS}"
@@ -285,6 +294,73 @@ impl Provisioner {
             self.failpoint(Failpoint::AfterRecord(tenant.lifecycle))?;
         }
         Ok(Lifecycle::Active)
+    }
+
+    /// Marks every signup created more than `after` ago whose address is still unconfirmed as
+    /// expired, so that it is deprovisioned; returns how many.
+    pub async fn expire_unconfirmed(&self, after: Duration) -> Result<u64, ProvisionError> {
+        let expired = sqlx::query(
+            "update tenant set expired_at = now(), next_attempt_at = now(), attempts = 0,
+                failed_at = null, last_error = null
+             where confirmed_at is null and expired_at is null
+               and created_at < now() - $1 * interval '1 millisecond'",
+        )
+        .bind(after.as_secs_f64() * 1000.0)
+        .execute(&self.control)
+        .await?;
+        Ok(expired.rows_affected())
+    }
+
+    /// Claims up to `limit` expired tenants that are due and that no live worker holds.
+    pub async fn claim_expired(
+        &self,
+        owner: Uuid,
+        limit: i64,
+    ) -> Result<Vec<TenantRecord>, ProvisionError> {
+        Ok(sqlx::query_as(&format!(
+            "update tenant set lease_owner = $1, lease_expires_at = now() + $2 * interval '1 millisecond'
+             where tenant_id in (
+                select tenant_id from tenant
+                where expired_at is not null and failed_at is null and next_attempt_at <= now()
+                  and (lease_expires_at is null or lease_expires_at < now())
+                order by next_attempt_at
+                limit $3
+                for update skip locked)
+             returning {COLUMNS}"
+        ))
+        .bind(owner)
+        .bind(self.lease_ms())
+        .bind(limit)
+        .fetch_all(&self.control)
+        .await?)
+    }
+
+    /// Removes an expired tenant this worker has claimed: drops its database and role, then
+    /// deletes its row (and with it its people, links and audit trail), freeing the subdomain.
+    /// A failure is recorded with back-off, as for provisioning.
+    pub async fn deprovision(
+        &self,
+        claimed: TenantRecord,
+        owner: Uuid,
+    ) -> Result<(), ProvisionError> {
+        if let Err(err) = self.server.drop_database(&claimed.database()).await {
+            self.record_failure(&claimed, owner, &err).await?;
+            return Err(err);
+        }
+        let deleted = sqlx::query(
+            "delete from tenant where tenant_id = $1 and lease_owner = $2 and expired_at is not null",
+        )
+        .bind(claimed.tenant_id)
+        .bind(owner)
+        .execute(&self.control)
+        .await?;
+        if deleted.rows_affected() == 0 {
+            return Err(ProvisionError::LeaseLost(claimed.tenant_id));
+        }
+        tracing::info!(tenant.id = %claimed.tenant_id, tenant.subdomain = %claimed.subdomain,
+            "unconfirmed signup {} expired; its database is dropped and {} is free again",
+            claimed.tenant_id, claimed.subdomain);
+        Ok(())
     }
 
     /// Clears a failed tenant's failure so the worker picks it up again at its position.

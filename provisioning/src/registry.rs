@@ -117,14 +117,15 @@ pub async fn find(
 }
 
 /// Records that the tenant's signup address is confirmed (idempotent); the caller owns the
-/// transaction. Returns the tenant as it is now.
+/// transaction. Returns the tenant as it is now, or `None` when there is none or its
+/// unconfirmed signup has expired (it is being deprovisioned).
 pub async fn mark_confirmed(
     conn: &mut PgConnection,
     id: TenantId,
 ) -> Result<Option<TenantRecord>, ProvisionError> {
     Ok(sqlx::query_as(&format!(
         "update tenant set confirmed_at = coalesce(confirmed_at, now())
-         where tenant_id = $1 returning {COLUMNS}"
+         where tenant_id = $1 and expired_at is null returning {COLUMNS}"
     ))
     .bind(id)
     .fetch_optional(conn)

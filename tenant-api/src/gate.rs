@@ -37,6 +37,8 @@ pub struct TenantContext {
     pub base_url: Arc<str>,
     /// Where the plan and payment are managed (the control plane's billing page).
     pub billing_url: Arc<str>,
+    /// The token's scope: read-only tokens see webhook credentials redacted.
+    pub scope: TokenScope,
     pools: PoolManager,
     keyring: Arc<Keyring>,
 }
@@ -137,6 +139,7 @@ pub async fn resolve(state: &AppState, parts: &Parts) -> Result<TenantContext, E
         route,
         base_url: host.base_url.into(),
         billing_url: config.billing_url().into(),
+        scope: principal.scope,
         pools: state.pools.clone(),
         keyring: state.keyring.clone(),
     })

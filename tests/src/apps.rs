@@ -137,6 +137,8 @@ impl TestEnv {
             "100000/60",
             "--rate-limit-links",
             "100000/60",
+            "--rate-limit-signup-wait",
+            "100000/60",
         ]
         .iter()
         .map(|s| s.to_string())

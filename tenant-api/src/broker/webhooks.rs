@@ -1,9 +1,12 @@
 //! Webhook definitions: create, read, replace, delete, list — globally, per pacticipant and per
 //! integration — with the broker's shapes, validation and masking. Credentials (the password,
-//! sensitive headers) are sealed under the tenant's data key. Executing webhooks is the subject
+//! the username, sensitive headers, a URL's password and sensitive query values — see
+//! `secrets`) are sealed under the tenant's data key and shown masked; only read-write tokens
+//! see the username. Executing webhooks is the subject
 //! of the webhooks issue.
 
 pub mod definition;
+pub mod secrets;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -18,10 +21,10 @@ use super::store::webhooks::{self as store, WebhookRow, WebhookWrite};
 use crate::error::{Error, FieldErrors, Result};
 use crate::gate::TenantContext;
 use crate::state::AppState;
-use definition::{is_sensitive_header, is_template, valid_uuid, Definition, Scope};
+use definition::{is_template, valid_uuid, Definition, Scope};
+use provisioning::api_token::TokenScope;
 use provisioning::sealing::{Purpose, Sealer};
-
-const MASK: &str = "**********";
+use secrets::{is_secret_header, mask_url, MASK};
 
 /// Pacticipants named in the path of a scoped webhook route.
 #[derive(Default)]
@@ -89,8 +92,8 @@ fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
 }
 
-/// The webhook resource.
-fn render(base: &str, row: &WebhookRow) -> Value {
+/// The webhook resource; `username` as this reader may see it.
+fn render(base: &str, row: &WebhookRow, username: Option<String>) -> Value {
     let title = display_description(row);
     let mut request = Map::new();
     request.insert("method".into(), json!(row.method));
@@ -99,13 +102,19 @@ fn render(base: &str, row: &WebhookRow) -> Value {
     for name in &row.secret_header_names {
         headers.insert(name.clone(), json!(MASK));
     }
+    // Rows stored before the broader rule keep such headers in the clear; never show them.
+    for (name, value) in headers.iter_mut() {
+        if value.as_str().is_some_and(|v| is_secret_header(name, v)) {
+            *value = json!(MASK);
+        }
+    }
     if !headers.is_empty() {
         request.insert("headers".into(), Value::Object(headers));
     }
     if let Some(body) = &row.body {
         request.insert("body".into(), body.clone());
     }
-    if let Some(username) = &row.username {
+    if let Some(username) = username {
         request.insert("username".into(), json!(username));
     }
     match (&row.password_template, row.has_password) {
@@ -238,10 +247,13 @@ async fn resolve_path_scope(
 }
 
 fn sealed_secrets(sealer: &Sealer, uuid: &str, definition: &Definition) -> SealedParts {
+    let seal = |part: &str, plain: &[u8]| {
+        sealer.seal(Purpose::WebhookCredential, &format!("{uuid}:{part}"), plain)
+    };
     let mut visible = Map::new();
     let mut secret = Map::new();
     for (name, value) in &definition.request.headers {
-        if is_sensitive_header(name) && !is_template(value) {
+        if is_secret_header(name, value) {
             secret.insert(name.clone(), json!(value));
         } else {
             visible.insert(name.clone(), json!(value));
@@ -250,39 +262,82 @@ fn sealed_secrets(sealer: &Sealer, uuid: &str, definition: &Definition) -> Seale
     let secret_header_names: Vec<String> = secret.keys().cloned().collect();
     let secret_headers_sealed = (!secret.is_empty()).then(|| {
         let plain = serde_json::to_vec(&Value::Object(secret)).unwrap_or_default();
-        sealer.seal(
-            Purpose::WebhookCredential,
-            &format!("{uuid}:headers"),
-            &plain,
-        )
+        seal("headers", &plain)
     });
     let (password_template, password_sealed) = match &definition.request.password {
         Some(password) if is_template(password) => (Some(password.clone()), None),
-        Some(password) => (
-            None,
-            Some(sealer.seal(
-                Purpose::WebhookCredential,
-                &format!("{uuid}:password"),
-                password.as_bytes(),
-            )),
-        ),
+        Some(password) => (None, Some(seal("password", password.as_bytes()))),
         None => (None, None),
     };
+    let (username, username_sealed) = match &definition.request.username {
+        Some(username) if is_template(username) => (Some(username.clone()), None),
+        Some(username) => (None, Some(seal("username", username.as_bytes()))),
+        None => (None, None),
+    };
+    let (url, url_sealed) = match mask_url(&definition.request.url) {
+        Some(masked) => (masked, Some(seal("url", definition.request.url.as_bytes()))),
+        None => (definition.request.url.clone(), None),
+    };
     SealedParts {
+        url,
+        url_sealed,
         visible_headers: Value::Object(visible),
         secret_header_names,
         secret_headers_sealed,
+        username,
+        username_sealed,
         password_template,
         password_sealed,
     }
 }
 
 struct SealedParts {
+    /// The URL as shown: masked when it carries credentials, the original then sealed.
+    url: String,
+    url_sealed: Option<Vec<u8>>,
     visible_headers: Value,
     secret_header_names: Vec<String>,
     secret_headers_sealed: Option<Vec<u8>>,
+    /// A templated username, kept readable; any other is sealed.
+    username: Option<String>,
+    username_sealed: Option<Vec<u8>>,
     password_template: Option<String>,
     password_sealed: Option<Vec<u8>>,
+}
+
+/// The username as `tenant`'s token may see it: read-only tokens see it masked (unless it is
+/// a template), read-write tokens see it opened.
+async fn shown_username(tenant: &TenantContext, row: &WebhookRow) -> Result<Option<String>> {
+    if let Some(template) = &row.username {
+        return Ok(Some(
+            if is_template(template) || tenant.scope == TokenScope::ReadWrite {
+                template.clone()
+            } else {
+                MASK.to_owned()
+            },
+        ));
+    }
+    let Some(sealed) = &row.username_sealed else {
+        return Ok(None);
+    };
+    if tenant.scope != TokenScope::ReadWrite {
+        return Ok(Some(MASK.to_owned()));
+    }
+    let sealer = tenant.sealer().await?;
+    let plain = sealer
+        .open(
+            Purpose::WebhookCredential,
+            &format!("{}:username", row.uuid),
+            sealed,
+        )
+        .map_err(|err| Error::Internal(anyhow::anyhow!("opening a webhook username: {err}")))?;
+    Ok(Some(String::from_utf8_lossy(&plain).into_owned()))
+}
+
+/// The webhook resource as `tenant`'s token may see it.
+async fn render_for(tenant: &TenantContext, row: &WebhookRow) -> Result<HalBody> {
+    let username = shown_username(tenant, row).await?;
+    Ok(HalBody(render(&tenant.base_url, row, username)))
 }
 
 /// Validates and stores a webhook; returns its row and whether it was created.
@@ -339,12 +394,14 @@ async fn save(
         enabled: definition.enabled,
         events: &definition.events,
         method: &definition.request.method,
-        url: &definition.request.url,
+        url: &sealed.url,
+        url_sealed: sealed.url_sealed,
         headers: sealed.visible_headers,
         secret_header_names: sealed.secret_header_names,
         secret_headers_sealed: sealed.secret_headers_sealed,
         body: definition.request.body.as_ref(),
-        username: definition.request.username.as_deref(),
+        username: sealed.username.as_deref(),
+        username_sealed: sealed.username_sealed,
         password_template: sealed.password_template.as_deref(),
         password_sealed: sealed.password_sealed,
     };
@@ -364,10 +421,7 @@ async fn create(
     let uuid = uuid::Uuid::new_v4().to_string();
     let (row, _) = save(state, tenant, &uuid, body, &path).await?;
     let location = hal::url(&tenant.base_url, &["webhooks", &uuid]);
-    Ok(hal::created(
-        location,
-        HalBody(render(&tenant.base_url, &row)),
-    ))
+    Ok(hal::created(location, render_for(tenant, &row).await?))
 }
 
 async fn list(
@@ -407,7 +461,7 @@ pub async fn get_webhook(tenant: TenantContext, Path(uuid): Path<String>) -> Res
     let row = store::find(&mut conn, &uuid)
         .await?
         .ok_or_else(|| Error::NotFound(format!("No webhook with uuid {uuid} found")))?;
-    Ok(HalBody(render(&tenant.base_url, &row)))
+    render_for(&tenant, &row).await
 }
 
 /// `PUT /webhooks/{uuid}`: create (201) or replace (200) the webhook with a client-chosen uuid.
@@ -424,7 +478,7 @@ pub async fn put_webhook(
         ));
     }
     let (row, created) = save(&state, &tenant, &uuid, &body, &PathScope::default()).await?;
-    let body = HalBody(render(&tenant.base_url, &row));
+    let body = render_for(&tenant, &row).await?;
     Ok(if created {
         hal::created(hal::url(&tenant.base_url, &["webhooks", &uuid]), body)
     } else {

@@ -1,6 +1,7 @@
 //! End-to-end tests: every capability through HTTP on real sockets, against a real PostgreSQL,
 //! with the real Pact CLI and moto where they apply. One binary, one module per area.
 
+mod account_probing;
 mod accounts;
 mod aws_kms;
 mod billing_flow;
@@ -15,6 +16,7 @@ mod broker_pacticipants;
 mod broker_resources_cli;
 mod broker_support;
 mod broker_versions;
+mod client_identity;
 mod compat;
 mod contracts_publish;
 mod crash_resume;
@@ -36,6 +38,9 @@ mod publish;
 mod routing;
 mod sessions;
 mod signup;
+mod signup_expiry;
+mod signup_wait;
 mod tokens;
 mod verification_results;
+mod webhook_secrets;
 mod webhooks;

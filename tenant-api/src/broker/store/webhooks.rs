@@ -20,6 +20,7 @@ pub struct WebhookRow {
     pub secret_header_names: Vec<String>,
     pub body: Option<serde_json::Value>,
     pub username: Option<String>,
+    pub username_sealed: Option<Vec<u8>>,
     pub password_template: Option<String>,
     pub has_password: bool,
     pub created_at: DateTime<Utc>,
@@ -28,7 +29,7 @@ pub struct WebhookRow {
 
 const SELECT: &str = "select w.uuid, w.description, c.name as consumer_name, w.consumer_label,
         p.name as provider_name, w.provider_label, w.enabled, w.events, w.method, w.url, w.headers,
-        w.secret_header_names, w.body, w.username, w.password_template,
+        w.secret_header_names, w.body, w.username, w.username_sealed, w.password_template,
         (w.password_sealed is not null) as has_password, w.created_at, w.updated_at
     from webhook w
     left join pacticipant c on c.pacticipant_id = w.consumer_id
@@ -46,11 +47,13 @@ pub struct WebhookWrite<'a> {
     pub events: &'a [String],
     pub method: &'a str,
     pub url: &'a str,
+    pub url_sealed: Option<Vec<u8>>,
     pub headers: serde_json::Value,
     pub secret_header_names: Vec<String>,
     pub secret_headers_sealed: Option<Vec<u8>>,
     pub body: Option<&'a serde_json::Value>,
     pub username: Option<&'a str>,
+    pub username_sealed: Option<Vec<u8>>,
     pub password_template: Option<&'a str>,
     pub password_sealed: Option<Vec<u8>>,
 }
@@ -83,8 +86,8 @@ pub async fn upsert(conn: &mut PgConnection, write: WebhookWrite<'_>) -> sqlx::R
     let created: bool = sqlx::query_scalar(
         "insert into webhook (uuid, description, consumer_id, consumer_label, provider_id, provider_label,
             enabled, events, method, url, headers, secret_header_names, secret_headers_sealed, body,
-            username, password_template, password_sealed)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+            username, password_template, password_sealed, url_sealed, username_sealed)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
          on conflict (uuid) do update set description = excluded.description,
             consumer_id = excluded.consumer_id, consumer_label = excluded.consumer_label,
             provider_id = excluded.provider_id, provider_label = excluded.provider_label,
@@ -93,7 +96,8 @@ pub async fn upsert(conn: &mut PgConnection, write: WebhookWrite<'_>) -> sqlx::R
             secret_header_names = excluded.secret_header_names,
             secret_headers_sealed = excluded.secret_headers_sealed, body = excluded.body,
             username = excluded.username, password_template = excluded.password_template,
-            password_sealed = excluded.password_sealed
+            password_sealed = excluded.password_sealed, url_sealed = excluded.url_sealed,
+            username_sealed = excluded.username_sealed
          returning (xmax = 0)",
     )
     .bind(write.uuid)
@@ -113,6 +117,8 @@ pub async fn upsert(conn: &mut PgConnection, write: WebhookWrite<'_>) -> sqlx::R
     .bind(write.username)
     .bind(write.password_template)
     .bind(write.password_sealed)
+    .bind(write.url_sealed)
+    .bind(write.username_sealed)
     .fetch_one(conn)
     .await?;
     Ok(created)

@@ -62,12 +62,6 @@ pub fn is_template(value: &str) -> bool {
     value.contains("${")
 }
 
-/// Whether a header carries credentials (the broker's rule).
-pub fn is_sensitive_header(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    name.contains("authorization") || name.contains("token")
-}
-
 /// A webhook uuid chosen by the client must look like one.
 pub fn valid_uuid(uuid: &str) -> bool {
     uuid.len() >= 16

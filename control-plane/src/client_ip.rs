@@ -64,7 +64,7 @@ pub fn forwarded_client(headers: &HeaderMap, trusted: usize) -> Option<IpAddr> {
         .map(str::trim)
         .filter(|hop| !hop.is_empty())
         .collect();
-    let index = hops.len().checked_sub(trusted.max(1)).unwrap_or(0);
+    let index = hops.len().saturating_sub(trusted.max(1));
     hops.get(index).and_then(|hop| parse_hop(hop))
 }
 

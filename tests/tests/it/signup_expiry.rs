@@ -95,3 +95,62 @@ async fn an_unconfirmed_signup_is_deprovisioned_after_the_expiry_and_its_subdoma
     let again = tests::tenant_client::post_signup(&cp, "lapsedco").await;
     assert_ne!(again["tenantId"], body["tenantId"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deprovisioning_cut_short_after_dropping_the_database_is_finished_by_the_next_worker() {
+    let env = TestEnv::new().await;
+    let cp = env.start_control_plane().await;
+    let body = tests::tenant_client::post_signup(&cp, "halfgone").await;
+    let id = body["tenantId"].as_str().unwrap().to_owned();
+    for _ in 0..300 {
+        let status: Value = reqwest::get(cp.url(&format!("/api/signups/{id}")))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if status["status"] == "active" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    cp.stop().await;
+
+    // As a worker that crashed between the two effects would leave it: expired, its lease run
+    // out, its database and role already dropped, its row still holding the subdomain.
+    let (database, role): (String, String) = sqlx::query_as(
+        "update tenant set expired_at = now(), next_attempt_at = now(),
+            lease_owner = gen_random_uuid(), lease_expires_at = now() - interval '1 second'
+         where tenant_id = $1::uuid returning db_name, db_role",
+    )
+    .bind(&id)
+    .fetch_one(&env.control)
+    .await
+    .unwrap();
+    let admin = env.server_admin().await;
+    for statement in [
+        format!("drop database \"{database}\" with (force)"),
+        format!("drop role \"{role}\""),
+    ] {
+        sqlx::raw_sql(&statement).execute(&admin).await.unwrap();
+    }
+    admin.close().await;
+
+    let cp = env.start_control_plane().await;
+    let started = Instant::now();
+    loop {
+        let response = reqwest::get(cp.url(&format!("/api/signups/{id}")))
+            .await
+            .unwrap();
+        if response.status() == StatusCode::NOT_FOUND {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the half-deprovisioned tenant was not finished"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(env.tenant_databases().await.is_empty());
+    tests::tenant_client::post_signup(&cp, "halfgone").await;
+}

@@ -29,7 +29,7 @@ async fn a_client_cannot_dodge_per_ip_limits_by_writing_x_forwarded_for() {
             "--trusted-proxy-count",
             "1",
             "--rate-limit-login",
-            "3/600",
+            "3/86400",
         ])
         .await;
     // Our one proxy appends the address it saw (203.0.113.7); whatever the client sent before
@@ -63,7 +63,7 @@ async fn two_ipv6_addresses_in_one_slash_64_share_a_limit() {
             "--trust-forwarded-headers",
             "true",
             "--rate-limit-login",
-            "3/600",
+            "3/86400",
         ])
         .await;
     let mut statuses = Vec::new();

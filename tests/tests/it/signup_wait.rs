@@ -136,13 +136,13 @@ async fn get_json(client: &reqwest::Client, url: &str) -> (StatusCode, Value) {
 async fn waiting_for_a_signup_is_rate_limited_per_client() {
     let env = TestEnv::new().await;
     let cp = env
-        .start_control_plane_with(&["--rate-limit-signup-wait", "2/600"])
+        .start_control_plane_with(&["--rate-limit-signup-wait", "2/86400"])
         .await;
     let body = tests::tenant_client::post_signup(&cp, "waitlimit").await;
     let id = body["tenantId"].as_str().unwrap().to_owned();
     let mut statuses = Vec::new();
     for _ in 0..3 {
-        let response = reqwest::get(cp.url(&format!("/api/signups/{id}?wait=5")))
+        let response = reqwest::get(cp.url(&format!("/api/signups/{id}?wait=1")))
             .await
             .unwrap();
         statuses.push(response.status());

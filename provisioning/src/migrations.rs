@@ -53,7 +53,7 @@ pub async fn roll_out_tenant_schema(
     let latest = latest_tenant_version();
     let behind: Vec<(TenantId, String, String)> = sqlx::query_as(
         "select tenant_id, db_name, db_role from tenant
-         where lifecycle in ('schema_applied', 'key_created', 'active')
+         where lifecycle in ('schema_applied', 'key_created', 'active') and expired_at is null
            and (schema_version is null or schema_version < $1)
          order by created_at",
     )

@@ -135,15 +135,20 @@ impl From<crate::billing::stripe_api::StripeApiError> for Error {
     }
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// The body of every error answer (described as `Problem` in the OpenAPI document).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem<'a> {
+    /// `/problems/<code>`.
     #[serde(rename = "type")]
     kind: String,
     title: &'a str,
     status: u16,
     detail: String,
+    /// Stable and snake_case: what went wrong, for programs.
     code: &'static str,
+    /// Validation failures: messages by request field.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<BTreeMap<String, Vec<String>>>)]
     errors: Option<&'a FieldErrors>,
     /// Plan limits: which limit, on which plan, and where to upgrade.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -112,6 +112,14 @@ impl From<sqlx::Error> for Error {
             sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => {
                 Self::Unavailable("the control database is unavailable; try again".into())
             }
+            // Data exceptions (class 22: a NUL character, a value out of range, …) come from
+            // what the client sent, whichever handler passed it on.
+            sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("22")) => {
+                Self::BadRequest(format!(
+                    "the request has a value that cannot be stored or compared: {}",
+                    db.message()
+                ))
+            }
             other => Self::Internal(other.into()),
         }
     }

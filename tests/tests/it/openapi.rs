@@ -201,3 +201,25 @@ async fn schemathesis_finds_no_server_error_or_schema_mismatch_in_the_control_pl
     let (status, _) = session.send(Method::GET, "/api/user", None).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+/// Found by schemathesis: a NUL character reached PostgreSQL, which refuses it, and the control
+/// plane answered 500. Any data exception from the database is the client's input: 400.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nul_character_in_a_query_or_body_is_a_400_not_a_500() {
+    let env = TestEnv::new().await;
+    let cp = env.start_control_plane().await;
+    let acme = signup(&cp, "openapi-nul").await;
+    let session = Session::login(&cp, &acme.email, PASSWORD).await;
+    let (status, body) = session
+        .send(Method::GET, "/api/admin/users?q=%00%C3%AD", None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["code"], "bad_request");
+    let response = reqwest::Client::new()
+        .post(cp.url("/api/login"))
+        .json(&serde_json::json!({"email": "lead\u{0}@openapi-nul.test", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}

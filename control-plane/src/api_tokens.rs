@@ -62,6 +62,7 @@ pub struct TokenCreated {
 /// `POST …/tokens` body.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schema(example = json!({"name": "ci", "scope": "read-write", "expiresInDays": 90}))]
 pub struct CreateTokenRequest {
     name: Option<String>,
     /// `read-only` or `read-write`.

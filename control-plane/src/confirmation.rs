@@ -171,6 +171,7 @@ async fn confirm(state: &AppState, ip: &ClientIp, token: Option<String>) -> Resu
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "lead@acme.example"}))]
 pub struct ResendRequest {
     email: Option<String>,
 }

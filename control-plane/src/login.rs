@@ -31,6 +31,7 @@ use crate::state::AppState;
 /// `POST /api/login` body.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "lead@acme.example", "password": "correct horse battery staple"}))]
 pub struct LoginRequest {
     email: Option<String>,
     password: Option<String>,

@@ -25,6 +25,7 @@ use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "lead@acme.example"}))]
 pub struct ResetRequest {
     email: Option<String>,
 }

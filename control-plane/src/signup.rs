@@ -32,6 +32,7 @@ use crate::state::AppState;
 /// `POST /api/signup` body.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"organisation": "Acme", "subdomain": "acme", "email": "lead@acme.example", "password": "correct horse battery staple"}))]
 pub struct SignupRequest {
     organisation: Option<String>,
     subdomain: Option<String>,

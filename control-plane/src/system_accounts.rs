@@ -91,6 +91,7 @@ pub async fn list_system_accounts(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "ci-pipeline"}))]
 pub struct CreateSystemAccountRequest {
     name: Option<String>,
 }
@@ -167,6 +168,7 @@ pub async fn get_system_account(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "ci-pipeline", "active": true}))]
 pub struct UpdateSystemAccountRequest {
     name: Option<String>,
     active: Option<bool>,

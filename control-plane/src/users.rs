@@ -127,6 +127,7 @@ pub async fn get_user(
 /// `POST /api/admin/users/invite-user` body.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "dev@acme.example", "name": "Dev", "role": "user"}))]
 pub struct InviteRequest {
     email: Option<String>,
     name: Option<String>,
@@ -286,6 +287,7 @@ pub async fn invite_user(
 /// `PUT /api/admin/users/{id}` body: any of the fields.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"role": "viewer"}))]
 pub struct UpdateUserRequest {
     name: Option<String>,
     role: Option<String>,

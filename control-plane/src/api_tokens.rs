@@ -34,7 +34,7 @@ pub const MAX_TOKENS_PER_PRINCIPAL: i64 = 25;
 const MAX_NAME: usize = 100;
 
 /// A token as listed (never its secret).
-#[derive(Serialize, sqlx::FromRow)]
+#[derive(Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenResponse {
     #[sqlx(rename = "api_token_id")]
@@ -50,7 +50,7 @@ pub struct TokenResponse {
 }
 
 /// A token just created or rotated: the only response that carries its value.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenCreated {
     #[serde(flatten)]
@@ -60,8 +60,9 @@ pub struct TokenCreated {
 }
 
 /// `POST …/tokens` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schema(example = json!({"name": "ci", "scope": "read-write", "expiresInDays": 90}))]
 pub struct CreateTokenRequest {
     name: Option<String>,
     /// `read-only` or `read-write`.
@@ -312,12 +313,16 @@ pub async fn rotate(
     })
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TokenList {
     tokens: Vec<TokenResponse>,
 }
 
 /// `GET /api/settings/tokens`: the signed-in person's live tokens.
+#[utoipa::path(
+    get, path = "/api/settings/tokens", tag = "tokens", security(("session" = [])),
+    responses((status = 200, description = "The signed-in person's live tokens", body = TokenList)),
+)]
 pub async fn list_tokens(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -328,6 +333,12 @@ pub async fn list_tokens(
 }
 
 /// `POST /api/settings/tokens`: a new token for the signed-in person, shown once.
+#[utoipa::path(
+    post, path = "/api/settings/tokens", tag = "tokens", security(("session" = [], "csrf" = [])),
+    request_body(content((CreateTokenRequest = "application/json"), (CreateTokenRequest = "application/x-www-form-urlencoded"))),
+    responses((status = 201, description = "The new token, with its value (shown once)", body = TokenCreated,
+        headers(("Location" = String, description = "The token's URL")))),
+)]
 pub async fn create_token(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -355,6 +366,11 @@ pub async fn create_token(
 }
 
 /// `DELETE /api/settings/tokens/{id}`: revokes one of the signed-in person's tokens.
+#[utoipa::path(
+    delete, path = "/api/settings/tokens/{id}", tag = "tokens", security(("session" = [], "csrf" = [])),
+    params(("id" = Uuid, Path, description = "The token's id")),
+    responses((status = 204, description = "Revoked")),
+)]
 pub async fn delete_token(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -376,6 +392,11 @@ pub async fn delete_token(
 }
 
 /// `POST /api/settings/tokens/{id}/regenerate`: a new secret for one of the person's tokens.
+#[utoipa::path(
+    post, path = "/api/settings/tokens/{id}/regenerate", tag = "tokens", security(("session" = [], "csrf" = [])),
+    params(("id" = Uuid, Path, description = "The token's id")),
+    responses((status = 200, description = "The token with its new value (shown once)", body = TokenCreated)),
+)]
 pub async fn regenerate_token(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -78,8 +78,9 @@ pub async fn record(
     Ok(())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     since: Option<String>,
     #[serde(rename = "type")]
@@ -90,7 +91,7 @@ pub struct AuditQuery {
     cursor: Option<String>,
 }
 
-#[derive(Serialize, sqlx::FromRow)]
+#[derive(Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEventResponse {
     #[serde(skip)]
@@ -106,7 +107,7 @@ pub struct AuditEventResponse {
     details: Value,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditPage {
     events: Vec<AuditEventResponse>,
@@ -118,6 +119,11 @@ pub struct AuditPage {
 pub const MAX_PAGE: i64 = 100;
 
 /// `GET /api/audit`: the tenant's audit events, oldest first.
+#[utoipa::path(
+    get, path = "/api/audit", tag = "audit", security(("session" = [])),
+    params(AuditQuery),
+    responses((status = 200, description = "A page of audit events, oldest first", body = AuditPage)),
+)]
 pub async fn list_audit_events(
     State(state): State<AppState>,
     Administrator(admin): Administrator,

@@ -61,18 +61,22 @@ pub async fn confirmation_mail(
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct TokenParam {
     token: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Confirmed {
     confirmed: bool,
+    #[schema(value_type = Uuid)]
     tenant_id: TenantId,
     subdomain: String,
+    /// `requested`, `database_created`, `schema_applied`, `key_created`, `active`, `failed` or `suspended`.
+    #[schema(value_type = String)]
     status: TenantStatus,
     /// Whether the tenant API serves the tenant yet (it may still be provisioning).
     ready: bool,
@@ -82,6 +86,11 @@ pub struct Confirmed {
 }
 
 /// `GET /api/signup/confirm?token=…`: the link in the confirmation e-mail.
+#[utoipa::path(
+    get, path = "/api/signup/confirm", tag = "signup",
+    params(TokenParam),
+    responses((status = 200, description = "The address is confirmed", body = Confirmed)),
+)]
 pub async fn confirm_signup_link(
     State(state): State<AppState>,
     ip: ClientIp,
@@ -91,6 +100,11 @@ pub async fn confirm_signup_link(
 }
 
 /// `POST /api/signup/confirm` with `{token}`.
+#[utoipa::path(
+    post, path = "/api/signup/confirm", tag = "signup",
+    request_body(content((TokenParam = "application/json"), (TokenParam = "application/x-www-form-urlencoded"))),
+    responses((status = 200, description = "The address is confirmed", body = Confirmed)),
+)]
 pub async fn confirm_signup(
     State(state): State<AppState>,
     ip: ClientIp,
@@ -155,14 +169,20 @@ async fn confirm(state: &AppState, ip: &ClientIp, token: Option<String>) -> Resu
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "lead@acme.example"}))]
 pub struct ResendRequest {
     email: Option<String>,
 }
 
 /// `POST /api/signup/resend-confirmation`: a fresh confirmation link for every unconfirmed
 /// signup of this address. Always 202.
+#[utoipa::path(
+    post, path = "/api/signup/resend-confirmation", tag = "signup",
+    request_body(content((ResendRequest = "application/json"), (ResendRequest = "application/x-www-form-urlencoded"))),
+    responses((status = 202, description = "Sent if the address has an unconfirmed signup (the answer does not say)", body = crate::openapi::Message)),
+)]
 pub async fn resend_confirmation(
     State(state): State<AppState>,
     ip: ClientIp,
@@ -194,9 +214,10 @@ pub async fn resend_confirmation(
     });
     Ok((
         StatusCode::ACCEPTED,
-        Json(
-            json!({"message": "if this address has an unconfirmed signup, a new confirmation link is on its way"}),
-        ),
+        Json(crate::openapi::Message {
+            message:
+                "if this address has an unconfirmed signup, a new confirmation link is on its way",
+        }),
     ))
 }
 

@@ -112,6 +112,14 @@ impl From<sqlx::Error> for Error {
             sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => {
                 Self::Unavailable("the control database is unavailable; try again".into())
             }
+            // Data exceptions (class 22: a NUL character, a value out of range, …) come from
+            // what the client sent, whichever handler passed it on.
+            sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("22")) => {
+                Self::BadRequest(format!(
+                    "the request has a value that cannot be stored or compared: {}",
+                    db.message()
+                ))
+            }
             other => Self::Internal(other.into()),
         }
     }
@@ -135,15 +143,20 @@ impl From<crate::billing::stripe_api::StripeApiError> for Error {
     }
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// The body of every error answer (described as `Problem` in the OpenAPI document).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem<'a> {
+    /// `/problems/<code>`.
     #[serde(rename = "type")]
     kind: String,
     title: &'a str,
     status: u16,
     detail: String,
+    /// Stable and snake_case: what went wrong, for programs.
     code: &'static str,
+    /// Validation failures: messages by request field.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<BTreeMap<String, Vec<String>>>)]
     errors: Option<&'a FieldErrors>,
     /// Plan limits: which limit, on which plan, and where to upgrade.
     #[serde(skip_serializing_if = "Option::is_none")]

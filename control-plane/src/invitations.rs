@@ -19,13 +19,14 @@ use crate::role::Role;
 use crate::state::AppState;
 use crate::users::{find_person, UserResponse};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct TokenParam {
     token: Option<String>,
 }
 
-#[derive(Serialize, sqlx::FromRow)]
+#[derive(Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InvitationResponse {
     email: Option<String>,
@@ -37,6 +38,11 @@ pub struct InvitationResponse {
 }
 
 /// `GET /api/invitations/accept?token=…`: what the invitation is for (does not use it up).
+#[utoipa::path(
+    get, path = "/api/invitations/accept", tag = "users",
+    params(TokenParam),
+    responses((status = 200, description = "What the invitation is for", body = InvitationResponse)),
+)]
 pub async fn get_invitation(
     State(state): State<AppState>,
     ip: ClientIp,
@@ -68,7 +74,7 @@ pub async fn get_invitation(
     Ok(Json(invitation))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptRequest {
     token: Option<String>,
@@ -77,6 +83,11 @@ pub struct AcceptRequest {
 }
 
 /// `POST /api/invitations/accept`: sets the invitee's password (and name), activating them.
+#[utoipa::path(
+    post, path = "/api/invitations/accept", tag = "users",
+    request_body(content((AcceptRequest = "application/json"), (AcceptRequest = "application/x-www-form-urlencoded"))),
+    responses((status = 200, description = "The invitee is active and can sign in", body = UserResponse)),
+)]
 pub async fn accept_invitation(
     State(state): State<AppState>,
     ip: ClientIp,

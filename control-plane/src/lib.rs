@@ -22,6 +22,7 @@ mod limits;
 mod links;
 mod login;
 pub mod mail;
+mod openapi;
 mod outbox;
 mod password;
 mod password_reset;

@@ -11,8 +11,13 @@ use crate::error::{Error, Result};
 use crate::state::AppState;
 
 /// Locks the tenant for the rest of the transaction and returns its plan id.
+///
+/// `for no key update`, not `for update`: these locks still exclude each other, but not the
+/// key-share locks that inserting a row referencing the tenant (a token, an audit event) takes,
+/// so a transaction holding a principal's row and inserting such a row cannot deadlock with one
+/// holding this lock and updating that principal.
 pub async fn lock_tenant(conn: &mut PgConnection, tenant: TenantId) -> Result<String> {
-    sqlx::query_scalar("select plan from tenant where tenant_id = $1 for update")
+    sqlx::query_scalar("select plan from tenant where tenant_id = $1 for no key update")
         .bind(tenant)
         .fetch_optional(conn)
         .await?

@@ -30,8 +30,9 @@ use crate::session::{self, CurrentUser, SessionRecord};
 use crate::state::AppState;
 
 /// `POST /api/login` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "lead@acme.example", "password": "correct horse battery staple"}))]
 pub struct LoginRequest {
     email: Option<String>,
     password: Option<String>,
@@ -50,7 +51,7 @@ struct Candidate {
 }
 
 /// Who is signed in, and the CSRF token their state-changing requests must carry.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionResponse {
     user: SessionUser,
@@ -58,7 +59,7 @@ pub struct SessionResponse {
     csrf_token: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct SessionUser {
     id: Uuid,
@@ -67,10 +68,11 @@ struct SessionUser {
     role: Role,
 }
 
-#[derive(Serialize, sqlx::FromRow)]
+#[derive(Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct Organisation {
     #[sqlx(rename = "tenant_id")]
+    #[schema(value_type = Uuid)]
     id: TenantId,
     name: String,
     subdomain: String,
@@ -87,6 +89,12 @@ async fn organisation(state: &AppState, tenant: TenantId) -> Result<Organisation
 }
 
 /// `POST /api/login`: opens a session (a new one, whatever cookie came with the request).
+#[utoipa::path(
+    post, path = "/api/login", tag = "sessions",
+    request_body(content((LoginRequest = "application/json"), (LoginRequest = "application/x-www-form-urlencoded"))),
+    responses((status = 200, description = "Signed in", body = SessionResponse,
+        headers(("Set-Cookie" = String, description = "The session cookie")))),
+)]
 pub async fn create_session(
     State(state): State<AppState>,
     ip: ClientIp,
@@ -228,6 +236,10 @@ pub async fn create_session(
 }
 
 /// `POST /api/logout`: ends the session and clears the cookie.
+#[utoipa::path(
+    post, path = "/api/logout", tag = "sessions", security(("session" = [], "csrf" = [])),
+    responses((status = 204, description = "Signed out; the cookie is cleared")),
+)]
 pub async fn delete_session(
     State(state): State<AppState>,
     ip: ClientIp,
@@ -251,6 +263,10 @@ pub async fn delete_session(
 }
 
 /// `GET /api/user`: the signed-in person, their organisation and their CSRF token.
+#[utoipa::path(
+    get, path = "/api/user", tag = "sessions", security(("session" = [])),
+    responses((status = 200, description = "The signed-in person and organisation", body = SessionResponse)),
+)]
 pub async fn get_current_user(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -23,13 +23,19 @@ use crate::password;
 use crate::rate_limit::address_key;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "lead@acme.example"}))]
 pub struct ResetRequest {
     email: Option<String>,
 }
 
 /// `POST /api/password-reset`: e-mails reset links. Always 202.
+#[utoipa::path(
+    post, path = "/api/password-reset", tag = "passwords",
+    request_body(content((ResetRequest = "application/json"), (ResetRequest = "application/x-www-form-urlencoded"))),
+    responses((status = 202, description = "Sent if the address has an account (the answer does not say)", body = crate::openapi::Message)),
+)]
 pub async fn request_password_reset(
     State(state): State<AppState>,
     ip: ClientIp,
@@ -61,7 +67,9 @@ pub async fn request_password_reset(
     });
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({"message": "if this address has an account, a reset link is on its way"})),
+        Json(crate::openapi::Message {
+            message: "if this address has an account, a reset link is on its way",
+        }),
     ))
 }
 
@@ -125,7 +133,7 @@ async fn send_reset_links(state: &AppState, ip: &ClientIp, email: &str) -> Resul
     Ok(())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPassword {
     token: Option<String>,
@@ -133,6 +141,11 @@ pub struct NewPassword {
 }
 
 /// `POST /api/password-reset/confirm`: sets the new password with a reset link's token.
+#[utoipa::path(
+    post, path = "/api/password-reset/confirm", tag = "passwords",
+    request_body(content((NewPassword = "application/json"), (NewPassword = "application/x-www-form-urlencoded"))),
+    responses((status = 204, description = "The password is changed; every session of the account is ended")),
+)]
 pub async fn reset_password(
     State(state): State<AppState>,
     ip: ClientIp,

@@ -1,100 +1,87 @@
 //! The control plane's URL map.
+//!
+//! Every route is registered through `utoipa_axum::routes!`, which reads its method and path from
+//! the handler's `#[utoipa::path]` annotation: [`api`] is at once the router and the OpenAPI
+//! document ([`crate::openapi`]), so what is served and what is described cannot drift apart.
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post, put};
 use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::billing;
 use crate::error::Error;
 use crate::state::AppState;
 use crate::{
-    api_tokens, audit, confirmation, http, invitations, login, password_reset, signup,
+    api_tokens, audit, confirmation, http, invitations, login, openapi, password_reset, signup,
     system_accounts, users,
 };
 
 /// Stripe's events can be larger than any form a person sends.
 const STRIPE_EVENT_MAX_BYTES: usize = 1024 * 1024;
 
+/// Every route with its description.
+pub fn api() -> OpenApiRouter<AppState> {
+    let (schemas, paths, stripe_webhooks) = routes!(billing::webhooks::receive);
+    let stripe_webhooks = (
+        schemas,
+        paths,
+        stripe_webhooks.layer(DefaultBodyLimit::max(STRIPE_EVENT_MAX_BYTES)),
+    );
+    OpenApiRouter::with_openapi(openapi::base())
+        .routes(routes!(signup::create_signup))
+        .routes(routes!(signup::get_signup))
+        .routes(routes!(
+            confirmation::confirm_signup_link,
+            confirmation::confirm_signup
+        ))
+        .routes(routes!(confirmation::resend_confirmation))
+        .routes(routes!(login::create_session))
+        .routes(routes!(login::delete_session))
+        .routes(routes!(login::get_current_user))
+        .routes(routes!(password_reset::request_password_reset))
+        .routes(routes!(password_reset::reset_password))
+        .routes(routes!(
+            invitations::get_invitation,
+            invitations::accept_invitation
+        ))
+        .routes(routes!(api_tokens::list_tokens, api_tokens::create_token))
+        .routes(routes!(api_tokens::delete_token))
+        .routes(routes!(api_tokens::regenerate_token))
+        .routes(routes!(users::list_users))
+        .routes(routes!(users::invite_user))
+        .routes(routes!(
+            users::get_user,
+            users::update_user,
+            users::delete_user
+        ))
+        .routes(routes!(
+            system_accounts::list_system_accounts,
+            system_accounts::create_system_account
+        ))
+        .routes(routes!(
+            system_accounts::get_system_account,
+            system_accounts::update_system_account,
+            system_accounts::delete_system_account
+        ))
+        .routes(routes!(
+            system_accounts::list_system_account_tokens,
+            system_accounts::create_system_account_token
+        ))
+        .routes(routes!(system_accounts::delete_system_account_token))
+        .routes(routes!(system_accounts::regenerate_system_account_token))
+        .routes(routes!(audit::list_audit_events))
+        .routes(routes!(billing::api::get_billing))
+        .routes(routes!(billing::api::create_checkout))
+        .routes(routes!(billing::api::create_portal))
+        .routes(routes!(billing::api::set_plan))
+        .routes(stripe_webhooks)
+        .routes(routes!(openapi::get_document))
+        .routes(routes!(health))
+}
+
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/api/signup", post(signup::create_signup))
-        .route("/api/signups/{id}", get(signup::get_signup))
-        .route(
-            "/api/signup/confirm",
-            get(confirmation::confirm_signup_link).post(confirmation::confirm_signup),
-        )
-        .route(
-            "/api/signup/resend-confirmation",
-            post(confirmation::resend_confirmation),
-        )
-        .route("/api/login", post(login::create_session))
-        .route("/api/logout", post(login::delete_session))
-        .route("/api/user", get(login::get_current_user))
-        .route(
-            "/api/password-reset",
-            post(password_reset::request_password_reset),
-        )
-        .route(
-            "/api/password-reset/confirm",
-            post(password_reset::reset_password),
-        )
-        .route(
-            "/api/invitations/accept",
-            get(invitations::get_invitation).post(invitations::accept_invitation),
-        )
-        .route(
-            "/api/settings/tokens",
-            get(api_tokens::list_tokens).post(api_tokens::create_token),
-        )
-        .route(
-            "/api/settings/tokens/{id}",
-            delete(api_tokens::delete_token),
-        )
-        .route(
-            "/api/settings/tokens/{id}/regenerate",
-            post(api_tokens::regenerate_token),
-        )
-        .route("/api/admin/users", get(users::list_users))
-        .route("/api/admin/users/invite-user", post(users::invite_user))
-        .route(
-            "/api/admin/users/{id}",
-            get(users::get_user)
-                .put(users::update_user)
-                .delete(users::delete_user),
-        )
-        .route(
-            "/api/admin/system-accounts",
-            get(system_accounts::list_system_accounts).post(system_accounts::create_system_account),
-        )
-        .route(
-            "/api/admin/system-accounts/{id}",
-            get(system_accounts::get_system_account)
-                .put(system_accounts::update_system_account)
-                .delete(system_accounts::delete_system_account),
-        )
-        .route(
-            "/api/admin/system-accounts/{id}/tokens",
-            get(system_accounts::list_system_account_tokens)
-                .post(system_accounts::create_system_account_token),
-        )
-        .route(
-            "/api/admin/system-accounts/{id}/tokens/{token}",
-            delete(system_accounts::delete_system_account_token),
-        )
-        .route(
-            "/api/admin/system-accounts/{id}/tokens/{token}/regenerate",
-            post(system_accounts::regenerate_system_account_token),
-        )
-        .route("/api/audit", get(audit::list_audit_events))
-        .route("/api/billing", get(billing::api::get_billing))
-        .route("/api/billing/checkout", post(billing::api::create_checkout))
-        .route("/api/billing/portal", post(billing::api::create_portal))
-        .route("/api/billing/plan", put(billing::api::set_plan))
-        .route(
-            "/api/stripe/webhooks",
-            post(billing::webhooks::receive).layer(DefaultBodyLimit::max(STRIPE_EVENT_MAX_BYTES)),
-        )
-        .route("/health", get(health));
+    let (api, _) = api().split_for_parts();
     http::layers(api, &state.config)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -103,6 +90,12 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Liveness: answers without touching anything.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "service",
+    responses((status = 200, description = "The control plane is up", content_type = "text/plain", body = String, example = "ok")),
+)]
 async fn health() -> &'static str {
     "ok"
 }

@@ -32,8 +32,9 @@ use crate::password;
 use crate::state::AppState;
 
 /// `POST /api/signup` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"organisation": "Acme", "subdomain": "acme", "email": "lead@acme.example", "password": "correct horse battery staple"}))]
 pub struct SignupRequest {
     organisation: Option<String>,
     subdomain: Option<String>,
@@ -115,11 +116,14 @@ pub fn plausible_email(email: &str) -> bool {
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SignupResponse {
+    #[schema(value_type = Uuid)]
     tenant_id: TenantId,
     subdomain: String,
+    /// `requested`, `database_created`, `schema_applied`, `key_created`, `active`, `failed` or `suspended`.
+    #[schema(value_type = String)]
     status: TenantStatus,
     status_url: String,
     base_url: String,
@@ -128,6 +132,12 @@ pub struct SignupResponse {
 
 /// Creates a tenant and its first administrator and e-mails the confirmation link; answers 202
 /// with the status URL.
+#[utoipa::path(
+    post, path = "/api/signup", tag = "signup",
+    request_body(content((SignupRequest = "application/json"), (SignupRequest = "application/x-www-form-urlencoded"))),
+    responses((status = 202, description = "The organisation is being provisioned; confirm the e-mail address, then sign in", body = SignupResponse,
+        headers(("Location" = String, description = "The signup's status URL")))),
+)]
 pub async fn create_signup(
     State(state): State<AppState>,
     ip: ClientIp,
@@ -217,17 +227,21 @@ pub async fn create_signup(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StatusQuery {
     /// Seconds to wait for the tenant to become ready.
     wait: Option<u64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SignupStatus {
+    #[schema(value_type = Uuid)]
     tenant_id: TenantId,
     subdomain: String,
+    /// `requested`, `database_created`, `schema_applied`, `key_created`, `active`, `failed` or `suspended`.
+    #[schema(value_type = String)]
     status: TenantStatus,
     /// Whether the signup e-mail address has been confirmed.
     confirmed: bool,
@@ -241,6 +255,11 @@ pub struct SignupStatus {
 const MAX_WAIT: Duration = Duration::from_secs(30);
 
 /// Where a signup's tenant is in provisioning.
+#[utoipa::path(
+    get, path = "/api/signups/{id}", tag = "signup",
+    params(("id" = Uuid, Path, description = "The tenant id from the signup answer"), StatusQuery),
+    responses((status = 200, description = "Where the signup is", body = SignupStatus)),
+)]
 pub async fn get_signup(
     State(state): State<AppState>,
     ip: ClientIp,

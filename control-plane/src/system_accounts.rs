@@ -23,7 +23,7 @@ use crate::role::Role;
 use crate::session::Administrator;
 use crate::state::AppState;
 
-#[derive(Serialize, sqlx::FromRow)]
+#[derive(Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SystemAccountResponse {
     #[sqlx(rename = "user_id")]
@@ -65,13 +65,17 @@ fn valid_name(name: Option<String>) -> Result<String> {
     Ok(name)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SystemAccountList {
     system_accounts: Vec<SystemAccountResponse>,
 }
 
 /// `GET /api/admin/system-accounts`.
+#[utoipa::path(
+    get, path = "/api/admin/system-accounts", tag = "system accounts", security(("session" = [])),
+    responses((status = 200, description = "The organisation's system accounts", body = SystemAccountList)),
+)]
 pub async fn list_system_accounts(
     State(state): State<AppState>,
     Administrator(admin): Administrator,
@@ -85,13 +89,20 @@ pub async fn list_system_accounts(
     Ok(Json(SystemAccountList { system_accounts }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "ci-pipeline"}))]
 pub struct CreateSystemAccountRequest {
     name: Option<String>,
 }
 
 /// `POST /api/admin/system-accounts`: 201 with `Location`.
+#[utoipa::path(
+    post, path = "/api/admin/system-accounts", tag = "system accounts", security(("session" = [], "csrf" = [])),
+    request_body(content((CreateSystemAccountRequest = "application/json"), (CreateSystemAccountRequest = "application/x-www-form-urlencoded"))),
+    responses((status = 201, description = "Created", body = SystemAccountResponse,
+        headers(("Location" = String, description = "The system account's URL")))),
+)]
 pub async fn create_system_account(
     State(state): State<AppState>,
     Administrator(admin): Administrator,
@@ -140,6 +151,11 @@ pub async fn create_system_account(
 }
 
 /// `GET /api/admin/system-accounts/{id}`.
+#[utoipa::path(
+    get, path = "/api/admin/system-accounts/{id}", tag = "system accounts", security(("session" = [])),
+    params(("id" = Uuid, Path, description = "The system account's id")),
+    responses((status = 200, description = "The system account", body = SystemAccountResponse)),
+)]
 pub async fn get_system_account(
     State(state): State<AppState>,
     Administrator(admin): Administrator,
@@ -150,14 +166,21 @@ pub async fn get_system_account(
     Ok(Json(find(&mut conn, admin.tenant_id, id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "ci-pipeline", "active": true}))]
 pub struct UpdateSystemAccountRequest {
     name: Option<String>,
     active: Option<bool>,
 }
 
 /// `PUT /api/admin/system-accounts/{id}`: rename, deactivate or reactivate.
+#[utoipa::path(
+    put, path = "/api/admin/system-accounts/{id}", tag = "system accounts", security(("session" = [], "csrf" = [])),
+    params(("id" = Uuid, Path, description = "The system account's id")),
+    request_body(content((UpdateSystemAccountRequest = "application/json"), (UpdateSystemAccountRequest = "application/x-www-form-urlencoded"))),
+    responses((status = 200, description = "The system account as changed", body = SystemAccountResponse)),
+)]
 pub async fn update_system_account(
     State(state): State<AppState>,
     Administrator(admin): Administrator,
@@ -213,6 +236,11 @@ pub async fn update_system_account(
 }
 
 /// `DELETE /api/admin/system-accounts/{id}`: removes it and its tokens.
+#[utoipa::path(
+    delete, path = "/api/admin/system-accounts/{id}", tag = "system accounts", security(("session" = [], "csrf" = [])),
+    params(("id" = Uuid, Path, description = "The system account's id")),
+    responses((status = 204, description = "Removed, with its tokens")),
+)]
 pub async fn delete_system_account(
     State(state): State<AppState>,
     Administrator(admin): Administrator,
@@ -243,12 +271,18 @@ pub async fn delete_system_account(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = SystemAccountTokenList)]
 pub struct TokenList {
     tokens: Vec<TokenResponse>,
 }
 
 /// `GET /api/admin/system-accounts/{id}/tokens`.
+#[utoipa::path(
+    get, path = "/api/admin/system-accounts/{id}/tokens", tag = "system accounts", security(("session" = [])),
+    params(("id" = Uuid, Path, description = "The system account's id")),
+    responses((status = 200, description = "The system account's live tokens", body = TokenList)),
+)]
 pub async fn list_system_account_tokens(
     State(state): State<AppState>,
     Administrator(admin): Administrator,
@@ -262,6 +296,13 @@ pub async fn list_system_account_tokens(
 }
 
 /// `POST /api/admin/system-accounts/{id}/tokens`: a new token, shown once.
+#[utoipa::path(
+    post, path = "/api/admin/system-accounts/{id}/tokens", tag = "system accounts", security(("session" = [], "csrf" = [])),
+    params(("id" = Uuid, Path, description = "The system account's id")),
+    request_body(content((CreateTokenRequest = "application/json"), (CreateTokenRequest = "application/x-www-form-urlencoded"))),
+    responses((status = 201, description = "The new token, with its value (shown once)", body = TokenCreated,
+        headers(("Location" = String, description = "The token's URL")))),
+)]
 pub async fn create_system_account_token(
     State(state): State<AppState>,
     Administrator(admin): Administrator,
@@ -301,6 +342,11 @@ pub async fn create_system_account_token(
 }
 
 /// `DELETE /api/admin/system-accounts/{id}/tokens/{token}`: revokes it.
+#[utoipa::path(
+    delete, path = "/api/admin/system-accounts/{id}/tokens/{token}", tag = "system accounts", security(("session" = [], "csrf" = [])),
+    params(("id" = Uuid, Path, description = "The system account's id"), ("token" = Uuid, Path, description = "The token's id")),
+    responses((status = 204, description = "Revoked")),
+)]
 pub async fn delete_system_account_token(
     State(state): State<AppState>,
     Administrator(admin): Administrator,
@@ -322,6 +368,11 @@ pub async fn delete_system_account_token(
 }
 
 /// `POST /api/admin/system-accounts/{id}/tokens/{token}/regenerate`: a new secret.
+#[utoipa::path(
+    post, path = "/api/admin/system-accounts/{id}/tokens/{token}/regenerate", tag = "system accounts", security(("session" = [], "csrf" = [])),
+    params(("id" = Uuid, Path, description = "The system account's id"), ("token" = Uuid, Path, description = "The token's id")),
+    responses((status = 200, description = "The token with its new value (shown once)", body = TokenCreated)),
+)]
 pub async fn regenerate_system_account_token(
     State(state): State<AppState>,
     Administrator(admin): Administrator,

@@ -32,7 +32,7 @@ use crate::session::Administrator;
 use crate::state::AppState;
 
 /// A person as administrators see them.
-#[derive(Serialize, sqlx::FromRow)]
+#[derive(Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserResponse {
     #[sqlx(rename = "user_id")]
@@ -68,20 +68,26 @@ pub async fn find_person(
     .ok_or_else(|| Error::NotFound(format!("no user {id}")))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     active: Option<bool>,
     /// Part of an e-mail address or name.
     q: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct UserList {
     users: Vec<UserResponse>,
 }
 
 /// `GET /api/admin/users`.
+#[utoipa::path(
+    get, path = "/api/admin/users", tag = "users", security(("session" = [])),
+    params(ListQuery),
+    responses((status = 200, description = "The organisation's people", body = UserList)),
+)]
 pub async fn list_users(
     State(state): State<AppState>,
     Administrator(admin): Administrator,
@@ -103,6 +109,11 @@ pub async fn list_users(
 }
 
 /// `GET /api/admin/users/{id}`.
+#[utoipa::path(
+    get, path = "/api/admin/users/{id}", tag = "users", security(("session" = [])),
+    params(("id" = Uuid, Path, description = "The user's id")),
+    responses((status = 200, description = "The person", body = UserResponse)),
+)]
 pub async fn get_user(
     State(state): State<AppState>,
     Administrator(admin): Administrator,
@@ -114,8 +125,9 @@ pub async fn get_user(
 }
 
 /// `POST /api/admin/users/invite-user` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "dev@acme.example", "name": "Dev", "role": "user"}))]
 pub struct InviteRequest {
     email: Option<String>,
     name: Option<String>,
@@ -125,6 +137,12 @@ pub struct InviteRequest {
 
 /// `POST /api/admin/users/invite-user`: takes a seat for the address and e-mails an invitation
 /// link; inviting a pending invitee again sends a fresh link.
+#[utoipa::path(
+    post, path = "/api/admin/users/invite-user", tag = "users", security(("session" = [], "csrf" = [])),
+    request_body(content((InviteRequest = "application/json"), (InviteRequest = "application/x-www-form-urlencoded"))),
+    responses((status = 201, description = "Invited: a seat is taken and the invitation e-mailed", body = UserResponse,
+        headers(("Location" = String, description = "The user's URL")))),
+)]
 pub async fn invite_user(
     State(state): State<AppState>,
     Administrator(admin): Administrator,
@@ -267,8 +285,9 @@ pub async fn invite_user(
 }
 
 /// `PUT /api/admin/users/{id}` body: any of the fields.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"role": "viewer"}))]
 pub struct UpdateUserRequest {
     name: Option<String>,
     role: Option<String>,
@@ -301,6 +320,12 @@ async fn keep_an_administrator(
 
 /// `PUT /api/admin/users/{id}`: rename, change role, deactivate (`active: false`) or
 /// reactivate.
+#[utoipa::path(
+    put, path = "/api/admin/users/{id}", tag = "users", security(("session" = [], "csrf" = [])),
+    params(("id" = Uuid, Path, description = "The user's id")),
+    request_body(content((UpdateUserRequest = "application/json"), (UpdateUserRequest = "application/x-www-form-urlencoded"))),
+    responses((status = 200, description = "The person as changed", body = UserResponse)),
+)]
 pub async fn update_user(
     State(state): State<AppState>,
     Administrator(admin): Administrator,
@@ -399,6 +424,11 @@ pub async fn update_user(
 }
 
 /// `DELETE /api/admin/users/{id}`: removes the person, their tokens and sessions.
+#[utoipa::path(
+    delete, path = "/api/admin/users/{id}", tag = "users", security(("session" = [], "csrf" = [])),
+    params(("id" = Uuid, Path, description = "The user's id")),
+    responses((status = 204, description = "Removed, with their tokens and sessions")),
+)]
 pub async fn delete_user(
     State(state): State<AppState>,
     Administrator(admin): Administrator,

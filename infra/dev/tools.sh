@@ -7,6 +7,8 @@
 #   - aiosmtpd (PyPI): a real SMTP server the identity tests send mail to
 #   - localstripe + stripe (PyPI): a stateful fake Stripe API that sends signed webhooks, and the
 #     official Python library the billing tests cross-check webhook signatures with
+#   - schemathesis (PyPI): property-based tests of the control plane from its OpenAPI document,
+#     in a venv of its own (its dependencies pin versions the other tools' do not share)
 # Nothing here is needed to *run* Treaty; `make test` calls it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,6 +22,7 @@ PACT_JS_VERSION=17.1.4
 AIOSMTPD_VERSION=1.4.6
 LOCALSTRIPE_VERSION=1.15.10
 STRIPE_PY_VERSION=16.1.0
+SCHEMATHESIS_VERSION=4.32.5
 
 if [ "$(cat "$tools/npm/.pact-cli-version" 2>/dev/null)" != "$PACT_CLI_VERSION" ]; then
   command -v npm >/dev/null || { echo "npm is required (apt-get install -y nodejs npm)" >&2; exit 1; }
@@ -56,4 +59,10 @@ if [ "$(cat "$tools/venv/.python-tools" 2>/dev/null)" != "$python_tools" ]; then
   # shellcheck disable=SC2086
   "$tools/venv/bin/pip" install --quiet --disable-pip-version-check $python_tools
   echo "$python_tools" > "$tools/venv/.python-tools"
+fi
+
+if [ "$(cat "$tools/venv-schemathesis/.version" 2>/dev/null)" != "$SCHEMATHESIS_VERSION" ]; then
+  [ -x "$tools/venv-schemathesis/bin/python" ] || python3 -m venv "$tools/venv-schemathesis"
+  "$tools/venv-schemathesis/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+  echo "$SCHEMATHESIS_VERSION" > "$tools/venv-schemathesis/.version"
 fi

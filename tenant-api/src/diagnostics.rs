@@ -34,6 +34,14 @@ fn base_url(state: &AppState, parts: &Parts) -> String {
 }
 
 /// `GET /diagnostic/status/heartbeat`.
+#[utoipa::path(
+    get,
+    path = "/diagnostic/status/heartbeat",
+    tag = "platform",
+    responses((status = 200, description = "The tenant API is up (answered without touching a database)",
+        content_type = "application/hal+json", body = serde_json::Value,
+        example = json!({"ok": true, "_links": {"self": {"href": "https://acme.pactbroker.example/diagnostic/status/heartbeat"}}}))),
+)]
 pub async fn heartbeat(State(state): State<AppState>, parts: Parts) -> HalBody {
     let href = format!("{}/diagnostic/status/heartbeat", base_url(&state, &parts));
     HalBody(json!({ "ok": true, "_links": { "self": { "href": href } } }))
@@ -50,6 +58,17 @@ fn outcome<E: std::fmt::Display>(
 }
 
 /// `GET /diagnostic/status/dependencies`.
+#[utoipa::path(
+    get,
+    path = "/diagnostic/status/dependencies",
+    tag = "platform",
+    responses(
+        (status = 200, description = "Every dependency answers: the router database, Redis when configured, and on a tenant's host (authenticated) the tenant's database",
+            content_type = "application/hal+json", body = serde_json::Value,
+            example = json!({"controlDatabase": {"ok": true}, "redis": {"ok": true}, "_links": {"self": {"href": "https://acme.pactbroker.example/diagnostic/status/dependencies"}}})),
+        (status = 503, description = "A dependency is down", content_type = "application/hal+json", body = serde_json::Value),
+    ),
+)]
 pub async fn dependencies(State(state): State<AppState>, parts: Parts) -> Result<Response, Error> {
     let base = base_url(&state, &parts);
     let on_tenant_host = host::request_host(

@@ -20,6 +20,7 @@ pub mod host;
 mod http;
 mod invalidation;
 mod keyring;
+mod openapi;
 mod plan_limits;
 pub mod pools;
 mod routes;

@@ -1,12 +1,25 @@
 //! The tenant API's URL map: platform endpoints on any host, the broker API behind the gate.
+//!
+//! The platform routes are registered through `utoipa_axum::routes!`, which reads each method and
+//! path from the handler's `#[utoipa::path]` annotation: [`platform`] is at once their router and
+//! the OpenAPI document of Treaty's additions ([`crate::openapi`]).
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
 use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::Error;
 use crate::state::AppState;
-use crate::{broker, diagnostics, gate, http};
+use crate::{broker, diagnostics, gate, http, openapi};
+
+/// The routes beside the broker API, served on any host, with their description.
+pub fn platform() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::base())
+        .routes(routes!(diagnostics::heartbeat))
+        .routes(routes!(diagnostics::dependencies))
+        .routes(routes!(openapi::get_document))
+}
 
 pub fn router(state: AppState) -> Router {
     // `layer`, not `route_layer`: the gate also guards the broker routes' 405 and OPTIONS
@@ -15,12 +28,8 @@ pub fn router(state: AppState) -> Router {
         state.clone(),
         gate::tenant_gate,
     ));
-    let app = Router::new()
-        .route("/diagnostic/status/heartbeat", get(diagnostics::heartbeat))
-        .route(
-            "/diagnostic/status/dependencies",
-            get(diagnostics::dependencies),
-        )
+    let (platform, _) = platform().split_for_parts();
+    let app = platform
         .merge(broker)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

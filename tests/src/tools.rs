@@ -173,3 +173,23 @@ impl SmtpSink {
         panic!("aiosmtpd did not start on port {port}");
     }
 }
+
+/// Runs `schemathesis <args>` (from its own venv) to completion, in a scratch directory so that
+/// nothing it writes lands in the checkout.
+pub async fn schemathesis(args: &[&str]) -> Output {
+    let scratch = tempfile::tempdir().expect("scratch directory");
+    let output = Command::new(tool("venv-schemathesis/bin/schemathesis"))
+        .args(args)
+        .current_dir(scratch.path())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap_or_else(|err| panic!("run schemathesis: {err}"));
+    Output {
+        success: output.status.success(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}

@@ -33,7 +33,7 @@ use crate::plans::Plan;
 use crate::session::{Administrator, CurrentUser};
 use crate::state::AppState;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct PlanView {
     id: String,
@@ -43,7 +43,7 @@ struct PlanView {
     limits: Limits,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct Limits {
     /// `null`: unlimited.
@@ -68,7 +68,7 @@ impl From<&Plan> for PlanView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct SubscriptionView {
     id: String,
@@ -79,7 +79,7 @@ struct SubscriptionView {
     cancel_at_period_end: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BillingOverview {
     mode: &'static str,
@@ -94,7 +94,7 @@ pub struct BillingOverview {
     links: serde_json::Value,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct Usage {
     /// Seats: people not deactivated, pending invitations included.
@@ -155,6 +155,10 @@ async fn overview(state: &AppState, tenant: TenantId) -> Result<BillingOverview>
 }
 
 /// `GET /api/billing`.
+#[utoipa::path(
+    get, path = "/api/billing", tag = "billing", security(("session" = [])),
+    responses((status = 200, description = "Plan, usage, payment state and the plans on offer", body = BillingOverview)),
+)]
 pub async fn get_billing(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -162,8 +166,26 @@ pub async fn get_billing(
     Ok(Json(overview(&state, user.tenant_id).await?))
 }
 
+/// `POST /api/billing/checkout`'s answer.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckoutStarted {
+    /// Where to send the administrator.
+    url: String,
+    session_id: String,
+    plan: String,
+    quantity: i64,
+}
+
+/// `POST /api/billing/portal`'s answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PortalLink {
+    /// Where to send the administrator.
+    url: String,
+}
+
 /// `POST /api/billing/checkout` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckoutRequest {
     /// The plan to buy; optional when only one plan is sold through Checkout.
@@ -200,6 +222,11 @@ fn checkout_plan<'a>(state: &'a AppState, requested: Option<&str>) -> Result<&'a
 }
 
 /// `POST /api/billing/checkout`: a Checkout Session URL to pay for `plan`.
+#[utoipa::path(
+    post, path = "/api/billing/checkout", tag = "billing", security(("session" = [], "csrf" = [])),
+    request_body(content((CheckoutRequest = "application/json"), (CheckoutRequest = "application/x-www-form-urlencoded"))),
+    responses((status = 201, description = "A Stripe Checkout session to send the administrator to", body = CheckoutStarted)),
+)]
 pub async fn create_checkout(
     State(state): State<AppState>,
     Administrator(admin): Administrator,
@@ -278,11 +305,20 @@ pub async fn create_checkout(
     .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"url": url, "sessionId": session.id, "plan": plan.id, "quantity": quantity})),
+        Json(CheckoutStarted {
+            url,
+            session_id: session.id,
+            plan: plan.id.clone(),
+            quantity,
+        }),
     ))
 }
 
 /// `POST /api/billing/portal`: a billing portal URL for the tenant's Stripe customer.
+#[utoipa::path(
+    post, path = "/api/billing/portal", tag = "billing", security(("session" = [], "csrf" = [])),
+    responses((status = 201, description = "A Stripe billing portal session", body = PortalLink)),
+)]
 pub async fn create_portal(
     State(state): State<AppState>,
     Administrator(admin): Administrator,
@@ -292,17 +328,22 @@ pub async fn create_portal(
     let session = stripe
         .create_portal_session(&customer, &state.billing.return_url)
         .await?;
-    Ok((StatusCode::CREATED, Json(json!({"url": session.url}))))
+    Ok((StatusCode::CREATED, Json(PortalLink { url: session.url })))
 }
 
 /// `PUT /api/billing/plan` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanRequest {
     plan: Option<String>,
 }
 
 /// `PUT /api/billing/plan` (offline mode): puts the tenant on `plan` at once.
+#[utoipa::path(
+    put, path = "/api/billing/plan", tag = "billing", security(("session" = [], "csrf" = [])),
+    request_body(content((PlanRequest = "application/json"), (PlanRequest = "application/x-www-form-urlencoded"))),
+    responses((status = 200, description = "The organisation is on the plan (offline billing only)", body = BillingOverview)),
+)]
 pub async fn set_plan(
     State(state): State<AppState>,
     Administrator(admin): Administrator,

@@ -19,7 +19,7 @@ use axum::http::HeaderMap;
 use axum::Json;
 use chrono::Utc;
 use provisioning::TenantId;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sqlx::PgConnection;
 
@@ -45,12 +45,28 @@ pub struct EventData {
     pub object: Value,
 }
 
+/// `POST /api/stripe/webhooks`' answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct WebhookReceipt {
+    received: bool,
+    /// The event id.
+    event: String,
+    /// What processing did.
+    outcome: String,
+}
+
 /// `POST /api/stripe/webhooks`.
+#[utoipa::path(
+    post, path = "/api/stripe/webhooks", tag = "billing",
+    params(("Stripe-Signature" = String, Header, description = "Stripe's signature of the body")),
+    request_body(content = serde_json::Value, content_type = "application/json", description = "A Stripe event"),
+    responses((status = 200, description = "The event is stored and processed", body = WebhookReceipt)),
+)]
 pub async fn receive(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<Value>> {
+) -> Result<Json<WebhookReceipt>> {
     state.billing.stripe()?;
     let header = headers
         .get("stripe-signature")
@@ -82,11 +98,11 @@ pub async fn receive(
     .execute(&state.db)
     .await?;
     let processed = process(&state, &event.id, Wait::Yes).await?;
-    Ok(Json(json!({
-        "received": true,
-        "event": event.id,
-        "outcome": processed.describe(),
-    })))
+    Ok(Json(WebhookReceipt {
+        received: true,
+        event: event.id,
+        outcome: processed.describe(),
+    }))
 }
 
 /// Whether processing waits for a concurrent processing of the same event.

@@ -27,6 +27,7 @@ mod matrix;
 mod matrix_cli;
 mod matrix_reports;
 mod migrate;
+mod openapi;
 mod pact_cli_verification;
 mod pact_fixtures;
 mod pact_js;

@@ -10,6 +10,7 @@
 pub mod api_token;
 pub mod credentials;
 pub mod database_server;
+pub mod db_failure;
 mod error;
 pub mod keys;
 pub mod lifecycle;

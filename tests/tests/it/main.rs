@@ -19,6 +19,7 @@ mod compat;
 mod contracts_publish;
 mod crash_resume;
 mod data_plane;
+mod db_faults;
 mod identity_flow;
 mod isolation;
 mod matrix;

@@ -15,6 +15,7 @@ mod error;
 pub mod keys;
 pub mod lifecycle;
 pub mod migrations;
+pub mod outage;
 pub mod registry;
 pub mod scram;
 pub mod sealing;

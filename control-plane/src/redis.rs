@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use bb8::{Pool, PooledConnection};
-use provisioning::outage::Outage;
 use bb8_redis::RedisConnectionManager;
+use provisioning::outage::Outage;
 
 pub use bb8_redis::redis;
 
@@ -45,7 +45,9 @@ impl Redis {
     /// fails at once). Failures and recovery are recorded.
     pub async fn run<T, F>(&self, call: F) -> anyhow::Result<T>
     where
-        F: for<'c> AsyncFnOnce(&'c mut PooledConnection<'_, RedisConnectionManager>) -> anyhow::Result<T>,
+        F: for<'c> AsyncFnOnce(
+            &'c mut PooledConnection<'_, RedisConnectionManager>,
+        ) -> anyhow::Result<T>,
     {
         if self.outage.skip() {
             anyhow::bail!("redis is unavailable (skipped after a recent failure)");

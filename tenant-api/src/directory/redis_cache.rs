@@ -39,7 +39,10 @@ impl RedisCache {
         Ok(Self {
             pool,
             ttl,
-            outage: Arc::new(Outage::new("redis (tenant-route cache)", SKIP_AFTER_FAILURE)),
+            outage: Arc::new(Outage::new(
+                "redis (tenant-route cache)",
+                SKIP_AFTER_FAILURE,
+            )),
         })
     }
 

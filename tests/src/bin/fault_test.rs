@@ -81,7 +81,12 @@ async fn postgres(action: &str) -> anyhow::Result<()> {
 
 async fn kill_postmaster() -> anyhow::Result<()> {
     let pid_file = std::fs::read_to_string(pg_dir()?.join("data/postmaster.pid"))?;
-    let pid = pid_file.lines().next().unwrap_or_default().trim().to_owned();
+    let pid = pid_file
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
     let status = Command::new("kill").args(["-9", &pid]).status().await?;
     ensure!(status.success(), "kill -9 {pid} failed");
     Ok(())
@@ -124,6 +129,47 @@ fn pact(consumer: &str, version: u64) -> serde_json::Value {
                           "response": {"status": 200, "body": [{"id": version}]}}],
         "metadata": {"pactSpecification": {"version": "2.0.0"}}
     })
+}
+
+/// A client of the control plane: the signup status, one control-database read each time.
+async fn control_client(
+    http: reqwest::Client,
+    control_port: u16,
+    tenant_id: uuid::Uuid,
+    log: Arc<Mutex<Log>>,
+    running: Arc<AtomicBool>,
+) {
+    let url = format!("http://127.0.0.1:{control_port}/api/signups/{tenant_id}");
+    while running.load(Ordering::Relaxed) {
+        let started = Instant::now();
+        let response = http.get(&url).timeout(Duration::from_secs(10)).send().await;
+        let (status, problem) = answer(response).await;
+        log.lock().expect("log lock").samples.push(Sample {
+            started,
+            took: started.elapsed(),
+            status,
+            problem_with_retry_after: problem,
+            what: "control-plane signup status",
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Status and whether the response is problem JSON with `Retry-After` (0: no response).
+async fn answer(response: reqwest::Result<reqwest::Response>) -> (u16, bool) {
+    match response {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let problem = response.headers().contains_key("retry-after")
+                && response
+                    .headers()
+                    .get("content-type")
+                    .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+            let _ = response.bytes().await;
+            (status, problem)
+        }
+        Err(_) => (0, false),
+    }
 }
 
 /// One client: publish a new version, read the latest pact, ask the matrix; again and again.
@@ -172,19 +218,7 @@ async fn client(
                 .timeout(Duration::from_secs(10))
                 .send()
                 .await;
-            let (status, problem) = match response {
-                Ok(response) => {
-                    let status = response.status().as_u16();
-                    let problem = response.headers().contains_key("retry-after")
-                        && response
-                            .headers()
-                            .get("content-type")
-                            .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
-                    let _ = response.bytes().await;
-                    (status, problem)
-                }
-                Err(_) => (0, false),
-            };
+            let (status, problem) = answer(response).await;
             let took = started.elapsed();
             let mut log = log.lock().expect("log lock");
             if what == "publish" && (200..300).contains(&status) {
@@ -254,6 +288,17 @@ async fn main() -> anyhow::Result<()> {
 
     let log = Arc::new(Mutex::new(Log::default()));
     let running = Arc::new(AtomicBool::new(true));
+    let first: uuid::Uuid = sqlx::query_scalar("select tenant_id from tenant where subdomain = $1")
+        .bind(&tenants[0].subdomain)
+        .fetch_one(&env.control)
+        .await?;
+    let control = tokio::spawn(control_client(
+        http.clone(),
+        control_plane.port,
+        first,
+        log.clone(),
+        running.clone(),
+    ));
     let clients: Vec<_> = (0..CLIENTS)
         .map(|i| {
             tokio::spawn(client(
@@ -319,6 +364,7 @@ async fn main() -> anyhow::Result<()> {
     for client in clients {
         client.await?;
     }
+    control.await?;
     let log = std::mem::take(&mut *log.lock().expect("log lock"));
 
     // Every acknowledged publication is there.
@@ -376,7 +422,7 @@ async fn main() -> anyhow::Result<()> {
         let after: Vec<&Sample> = log
             .samples
             .iter()
-            .filter(|s| s.started >= fault.up && s.started < fault.up + SETTLE)
+            .filter(|s| s.started >= fault.up && s.started + s.took < fault.up + SETTLE - BOUND)
             .collect();
         let last_failure = after
             .iter()
@@ -413,14 +459,27 @@ async fn main() -> anyhow::Result<()> {
             ));
         }
         if recovery > BOUND {
-            failures.push(format!("{}: recovered after {recovery:?}", fault.name));
+            let late: Vec<String> = after
+                .iter()
+                .filter(|s| !(200..300).contains(&s.status))
+                .map(|s| format!("{} {}", s.what, s.status))
+                .collect();
+            failures.push(format!(
+                "{}: recovered after {recovery:?}; failing after the return: {:?}",
+                fault.name,
+                &late[..late.len().min(10)]
+            ));
         }
     }
     println!("wall time {:.1} s", wall.elapsed().as_secs_f64());
     api.stop().await;
     control_plane.stop().await;
     let _ = redis.start_kill();
-    ensure!(failures.is_empty(), "fault test failed:\n{}", failures.join("\n"));
+    ensure!(
+        failures.is_empty(),
+        "fault test failed:\n{}",
+        failures.join("\n")
+    );
     println!("fault test passed");
     Ok(())
 }

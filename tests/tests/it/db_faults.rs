@@ -101,7 +101,10 @@ async fn real_database_errors_are_classified_for_http() {
             "set statement_timeout = 50; select pg_sleep(1)",
             StatusCode::SERVICE_UNAVAILABLE,
         ),
-        ("select * from no_such_table", StatusCode::INTERNAL_SERVER_ERROR),
+        (
+            "select * from no_such_table",
+            StatusCode::INTERNAL_SERVER_ERROR,
+        ),
     ];
     for (sql, expected) in checks {
         let mut conn = sqlx::PgConnection::connect(&env.control_url).await.unwrap();

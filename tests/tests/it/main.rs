@@ -34,6 +34,7 @@ mod pacts_for_verification;
 mod pipeline_scenario;
 mod pool_budget;
 mod publish;
+mod redis_down;
 mod routing;
 mod sessions;
 mod signup;

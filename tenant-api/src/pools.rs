@@ -666,3 +666,42 @@ impl Drop for Probe {
         self.0.probing.store(false, Ordering::Release);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_open_breaker_refuses_until_its_window_ends_then_lets_one_probe_through() {
+        let server = Arc::new(ServerHealth::new("db:5432".into()));
+        assert!(matches!(server.admit(0), Admission::Pass));
+        server.trip(100, Duration::from_millis(250), &"refused");
+        assert!(matches!(server.admit(200), Admission::Refuse));
+        let Admission::Probe = server.admit(350) else {
+            panic!("the window is over: one probe")
+        };
+        let probe = Probe(server.clone());
+        assert!(
+            matches!(server.admit(351), Admission::Refuse),
+            "one at a time"
+        );
+        drop(probe);
+        let Admission::Probe = server.admit(352) else {
+            panic!("an abandoned probe lets the next request probe")
+        };
+        Probe(server.clone()).succeeded();
+        assert!(matches!(server.admit(353), Admission::Pass));
+    }
+
+    #[test]
+    fn connections_opened_before_a_purge_are_discarded() {
+        let started = Instant::now();
+        let server = ServerHealth::new("db:5432".into());
+        assert!(server.outlived_purge(started, Duration::ZERO));
+        std::thread::sleep(Duration::from_millis(5));
+        server.purge(started.elapsed().as_micros() as u64);
+        assert!(!server.outlived_purge(started, Duration::from_millis(4)));
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(server.outlived_purge(started, Duration::ZERO));
+    }
+}

@@ -106,21 +106,27 @@ impl Error {
     }
 }
 
+/// Database errors, classified once ([`provisioning::db_failure`]): a control database that is
+/// down, restarting, out of resources or too slow is a 503 with `Retry-After`, a write conflict a
+/// 409, bad data a 400 — never a 500.
 impl From<sqlx::Error> for Error {
     fn from(err: sqlx::Error) -> Self {
-        match err {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => {
+        use provisioning::db_failure::{classify, DbFailure};
+        match classify(&err) {
+            failure if failure.is_transient() => {
+                tracing::warn!(error = %err, "the control database is unavailable");
                 Self::Unavailable("the control database is unavailable; try again".into())
             }
-            // Data exceptions (class 22: a NUL character, a value out of range, …) come from
-            // what the client sent, whichever handler passed it on.
-            sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("22")) => {
+            DbFailure::Contention => Self::Conflict {
+                code: "concurrent_update",
+                message: "a concurrent change conflicted with this one; retry the request".into(),
+            },
+            DbFailure::DataException(message) => {
                 Self::BadRequest(format!(
-                    "the request has a value that cannot be stored or compared: {}",
-                    db.message()
+                    "the request has a value that cannot be stored or compared: {message}"
                 ))
             }
-            other => Self::Internal(other.into()),
+            _ => Self::Internal(err.into()),
         }
     }
 }
@@ -131,6 +137,7 @@ impl From<provisioning::ProvisionError> for Error {
             provisioning::ProvisionError::SubdomainTaken(subdomain) => {
                 Self::SubdomainTaken(subdomain)
             }
+            provisioning::ProvisionError::Database(db) => Self::from(db),
             other => Self::Internal(other.into()),
         }
     }

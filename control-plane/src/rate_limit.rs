@@ -109,20 +109,20 @@ impl RateLimiter {
                 .saturating_add(1),
             Backend::Redis(redis) => {
                 let key = redis.key("rate", &windowed);
-                let result: anyhow::Result<u32> = async {
-                    let mut conn = redis.pool.get().await?;
-                    let (count,): (u32,) = redis::pipe()
-                        .atomic()
-                        .incr(&key, 1)
-                        .expire(&key, window as i64 + 1)
-                        .ignore()
-                        .query_async(&mut *conn)
-                        .await?;
-                    Ok(count)
-                }
-                .await;
+                let result: anyhow::Result<u32> = redis
+                    .run(async |conn| {
+                        let (count,): (u32,) = redis::pipe()
+                            .atomic()
+                            .incr(&key, 1)
+                            .expire(&key, window as i64 + 1)
+                            .ignore()
+                            .query_async(&mut **conn)
+                            .await?;
+                        Ok(count)
+                    })
+                    .await;
                 result.map_err(|err| {
-                    tracing::warn!(error = %err, "rate limiter cannot reach Redis");
+                    tracing::debug!(error = %err, "rate limiter cannot reach Redis");
                     Error::Unavailable("rate limiting is unavailable; try again shortly".into())
                 })?
             }

@@ -25,5 +25,8 @@ echo "== platform: provisioning, cold and warm tenants, connections, memory"
 echo "== broker: a tenant with 200,000 versions, 200,000 publications, 1,000,000 verifications"
 BENCH_OUT=target/bench/broker.json "$target/release/bench-broker"
 
+echo "== pool fairness: a bystander tenant while one customer cycles through 40 tenants"
+BENCH_OUT=target/bench/fairness.json "$target/release/bench-fairness"
+
 echo "== identity: the API-token check once warm"
 "$target/release/bench-token-check"

@@ -55,13 +55,27 @@ case "$cmd" in
         --auth-local=scram-sha-256 --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log"
     fi
     if ! as_owner "$pgbin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+      # The recorded port first, always: services started earlier know only that one. PostgreSQL
+      # binds with SO_REUSEADDR, so connections of its previous run lingering in TIME-WAIT do not
+      # stop it; only if the server itself cannot listen there does the cluster move.
+      start_on() {
+        as_owner "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+          -o "-p $1 -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 ${PG_EXTRA_OPTS:-}" start >/dev/null
+      }
       port=$(cat "$dir/port")
-      if ! python3 -c "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1', $port))" 2>/dev/null; then
-        free_port > "$dir/port"
-        port=$(cat "$dir/port")
+      if ! start_on "$port"; then
+        if tail -n 20 "$dir/server.log" | grep -q 'could not bind\|could not create any TCP/IP sockets'; then
+          old=$port
+          free_port > "$dir/port"
+          port=$(cat "$dir/port")
+          echo "!!! PostgreSQL could not listen on its recorded port $old (in use by another program);" >&2
+          echo "!!! the cluster in $dir now runs on port $port: restart services that use the old URL." >&2
+          start_on "$port"
+        else
+          echo "PostgreSQL did not start; see $dir/server.log" >&2
+          exit 1
+        fi
       fi
-      as_owner "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 ${PG_EXTRA_OPTS:-}" start >/dev/null
     fi
     url
     ;;

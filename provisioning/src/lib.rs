@@ -10,10 +10,12 @@
 pub mod api_token;
 pub mod credentials;
 pub mod database_server;
+pub mod db_failure;
 mod error;
 pub mod keys;
 pub mod lifecycle;
 pub mod migrations;
+pub mod outage;
 pub mod registry;
 pub mod scram;
 pub mod sealing;

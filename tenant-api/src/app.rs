@@ -65,6 +65,12 @@ impl Application {
                 per_pool: config.tenant_pool_max_connections,
                 idle: Duration::from_secs(config.tenant_pool_idle_secs),
                 acquire_timeout: Duration::from_millis(config.tenant_pool_acquire_timeout_ms),
+                connect_timeout: Duration::from_millis(config.tenant_db_connect_timeout_ms),
+                breaker_window: Duration::from_millis(config.tenant_db_breaker_ms),
+                statement_timeout: Duration::from_millis(config.tenant_db_statement_timeout_ms),
+                idle_in_transaction_timeout: Duration::from_millis(
+                    config.tenant_db_idle_in_transaction_timeout_ms,
+                ),
                 ssl_mode: config.tenant_db_sslmode,
             },
             keyring.clone(),

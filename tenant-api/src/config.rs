@@ -47,6 +47,25 @@ pub struct Config {
     /// How long a request waits for a tenant connection before a 503, in milliseconds.
     #[arg(long, env = "TENANT_POOL_ACQUIRE_TIMEOUT_MS", default_value_t = 3000)]
     pub tenant_pool_acquire_timeout_ms: u64,
+    /// How long opening one tenant-database connection may take before its server counts as
+    /// unavailable (and requests to it fail fast), in milliseconds.
+    #[arg(long, env = "TENANT_DB_CONNECT_TIMEOUT_MS", default_value_t = 500)]
+    pub tenant_db_connect_timeout_ms: u64,
+    /// After a tenant database server failed a connect, how long requests to it fail at once
+    /// (503) before one probe tries again, in milliseconds.
+    #[arg(long, env = "TENANT_DB_BREAKER_MS", default_value_t = 250)]
+    pub tenant_db_breaker_ms: u64,
+    /// `statement_timeout` of tenant connections: a statement running longer is cancelled and
+    /// its request answered 503, in milliseconds (below the request timeout).
+    #[arg(long, env = "TENANT_DB_STATEMENT_TIMEOUT_MS", default_value_t = 20_000)]
+    pub tenant_db_statement_timeout_ms: u64,
+    /// `idle_in_transaction_session_timeout` of tenant connections, in milliseconds.
+    #[arg(
+        long,
+        env = "TENANT_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
+    pub tenant_db_idle_in_transaction_timeout_ms: u64,
     /// TLS to tenant databases: disable, prefer, require, verify-ca, verify-full.
     #[arg(long, env = "TENANT_DB_SSLMODE", default_value = "prefer")]
     pub tenant_db_sslmode: PgSslMode,

@@ -18,6 +18,7 @@ use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use provisioning::db_failure::{classify, DbFailure};
 use serde_json::{json, Map, Value};
 
 /// Messages per request field, keyed by the broker's dotted names (`contracts.0.content`).
@@ -67,6 +68,17 @@ pub enum Error {
     PayloadTooLarge(usize),
     #[error("{0}")]
     Unavailable(String),
+    /// The tenant's database server cannot be reached or is shutting down (see
+    /// [`provisioning::db_failure`]); `connection_lost` when a pooled connection died under the
+    /// request, which the tenant gate may retry.
+    #[error("the tenant database is unavailable; try again shortly")]
+    DatabaseUnavailable { connection_lost: bool },
+    /// A statement ran past the tenant connections' `statement_timeout`.
+    #[error("the request took too long in the database and was cancelled; try again")]
+    StatementTimeout,
+    /// A serialization failure or deadlock between concurrent writes.
+    #[error("a concurrent change conflicted with this one; retry the request")]
+    Contention,
     /// A write the plan does not allow (an integration beyond its limit).
     #[error(
         "Plan limit reached: the {plan} plan allows {limit} {resource}, and {what} would be a new one. \
@@ -118,6 +130,11 @@ impl Error {
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::DatabaseUnavailable { .. } => {
+                (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
+            }
+            Self::StatementTimeout => (StatusCode::SERVICE_UNAVAILABLE, "statement_timeout"),
+            Self::Contention => (StatusCode::CONFLICT, "concurrent_update"),
             Self::PlanLimit { .. } => (StatusCode::FORBIDDEN, "plan_limit_reached"),
             Self::PaymentRequired { .. } => (StatusCode::PAYMENT_REQUIRED, "payment_required"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
@@ -140,6 +157,9 @@ impl Error {
                 | Self::TenantSuspended(_)
                 | Self::Unauthenticated(_)
                 | Self::PaymentRequired { .. }
+                | Self::Unavailable(_)
+                | Self::DatabaseUnavailable { .. }
+                | Self::StatementTimeout
         )
     }
 
@@ -166,18 +186,39 @@ impl Error {
     }
 }
 
+/// Database errors, classified once ([`provisioning::db_failure`]): never a 500 for a dead
+/// connection, a server going down, a timeout, a conflict or bad data.
 impl From<sqlx::Error> for Error {
     fn from(err: sqlx::Error) -> Self {
-        match err {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => {
-                Self::Unavailable("the tenant database is busy; try again".into())
+        match classify(&err) {
+            DbFailure::ConnectionLost => {
+                tracing::warn!(error = %err, "a tenant database connection failed");
+                Self::DatabaseUnavailable {
+                    connection_lost: true,
+                }
             }
-            sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
-                Self::Unavailable("the tenant database is unreachable; try again".into())
+            DbFailure::Unavailable => {
+                tracing::warn!(error = %err, "a tenant database is unavailable");
+                Self::DatabaseUnavailable {
+                    connection_lost: false,
+                }
             }
-            other => Self::Internal(other.into()),
+            DbFailure::Timeout => Self::StatementTimeout,
+            DbFailure::Contention => Self::Contention,
+            DbFailure::DataException(message) => {
+                Self::BadRequest(format!("invalid input: {message}"))
+            }
+            DbFailure::Other => Self::Internal(err.into()),
         }
     }
+}
+
+/// Set on responses whose request met a database failure that a retry on a fresh connection may
+/// cure (a dead pooled connection, a serialization conflict): the tenant gate reads it.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryOnFreshConnection {
+    /// The connection died: the pool's other idle connections are suspect too.
+    pub connection_lost: bool,
 }
 
 /// What an error response carries for [`render_problem_when_asked`].
@@ -210,6 +251,13 @@ impl IntoResponse for Error {
             },
             extra: self.extra(),
         };
+        let retry = match &self {
+            Self::DatabaseUnavailable {
+                connection_lost: true,
+            } => Some(true),
+            Self::Contention => Some(false),
+            _ => None,
+        };
         let mut response = if self.is_platform() {
             problem(&report)
         } else {
@@ -232,7 +280,7 @@ impl IntoResponse for Error {
         *response.status_mut() = status;
         let headers = response.headers_mut();
         match report.code {
-            "tenant_not_ready" | "unavailable" => {
+            "tenant_not_ready" | "unavailable" | "database_unavailable" | "statement_timeout" => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             "unauthenticated" => {
@@ -242,6 +290,11 @@ impl IntoResponse for Error {
                 );
             }
             _ => {}
+        }
+        if let Some(connection_lost) = retry {
+            response
+                .extensions_mut()
+                .insert(RetryOnFreshConnection { connection_lost });
         }
         response.extensions_mut().insert(Arc::new(report));
         response

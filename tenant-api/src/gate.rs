@@ -19,10 +19,10 @@ use axum::response::Response;
 use provisioning::api_token::TokenScope;
 use provisioning::TenantStatus;
 use sqlx::pool::PoolConnection;
-use sqlx::Postgres;
+use sqlx::{Connection, Postgres};
 
 use crate::directory::{BillingState, RouteKey, TenantRoute};
-use crate::error::Error;
+use crate::error::{Error, RetryOnFreshConnection};
 use crate::host::{self, HostTarget};
 use crate::keyring::Keyring;
 use crate::pools::{PoolError, PoolManager};
@@ -41,6 +41,8 @@ pub struct TenantContext {
     pub scope: TokenScope,
     pools: PoolManager,
     keyring: Arc<Keyring>,
+    /// A read (GET/HEAD): safe to run again.
+    idempotent: bool,
 }
 
 impl TenantContext {
@@ -54,14 +56,38 @@ impl TenantContext {
     }
 
     /// A connection to this tenant's database, as this tenant's role.
+    ///
+    /// A write's connection is checked with a round trip before it is handed over: one that died
+    /// in the pool (a database restart) is replaced by a fresh one before the write's transaction
+    /// begins, the only point where retrying a write is safe. A read's is not (speed); a read
+    /// that meets a dead connection is run again by [`tenant_gate`].
     pub async fn db(&self) -> Result<PoolConnection<Postgres>, Error> {
+        let mut conn = self.checkout().await?;
+        if self.idempotent {
+            return Ok(conn);
+        }
+        match conn.ping().await {
+            Ok(()) => Ok(conn),
+            Err(err) => {
+                tracing::debug!(error = %err, "a pooled connection was dead; taking a fresh one");
+                drop(conn.detach());
+                self.pools.connection_lost(&self.route);
+                self.checkout().await
+            }
+        }
+    }
+
+    async fn checkout(&self) -> Result<PoolConnection<Postgres>, Error> {
         self.pools
             .acquire(&self.route)
             .await
             .map_err(|err| match err {
-                PoolError::Exhausted(_) | PoolError::ShuttingDown => {
+                PoolError::Exhausted(_) | PoolError::Busy(_) | PoolError::ShuttingDown => {
                     Error::Unavailable(err.to_string())
                 }
+                PoolError::ServerUnavailable(_) => Error::DatabaseUnavailable {
+                    connection_lost: false,
+                },
                 PoolError::Database(db) => Error::from(db),
                 PoolError::Credentials(_) => Error::Internal(anyhow::anyhow!(err)),
             })
@@ -142,10 +168,15 @@ pub async fn resolve(state: &AppState, parts: &Parts) -> Result<TenantContext, E
         scope: principal.scope,
         pools: state.pools.clone(),
         keyring: state.keyring.clone(),
+        idempotent: matches!(parts.method, Method::GET | Method::HEAD),
     })
 }
 
 /// Middleware form of [`resolve`] for the broker routes.
+///
+/// It also handles the database failures a fresh connection may cure
+/// ([`RetryOnFreshConnection`]): a dead connection makes the pool discard its server's other
+/// idle connections, and a read (idempotent) is run once more.
 pub async fn tenant_gate(
     State(state): State<AppState>,
     request: Request,
@@ -153,8 +184,38 @@ pub async fn tenant_gate(
 ) -> Result<Response, Error> {
     let (mut parts, body) = request.into_parts();
     let context = resolve(&state, &parts).await?;
+    let (route, idempotent) = (context.route.clone(), context.idempotent);
     parts.extensions.insert(context);
-    Ok(next.run(Request::from_parts(parts, body)).await)
+    let again = idempotent.then(|| same_request(&parts));
+    let response = next.clone().run(Request::from_parts(parts, body)).await;
+    let Some(hint) = response
+        .extensions()
+        .get::<RetryOnFreshConnection>()
+        .copied()
+    else {
+        return Ok(response);
+    };
+    if hint.connection_lost {
+        state.pools.connection_lost(&route);
+    }
+    match again {
+        Some(request) => {
+            tracing::debug!("retrying a read on a fresh connection");
+            Ok(next.run(request).await)
+        }
+        None => Ok(response),
+    }
+}
+
+/// A bodiless copy of a read request, to run it again.
+fn same_request(parts: &Parts) -> Request {
+    let mut request = Request::new(axum::body::Body::empty());
+    *request.method_mut() = parts.method.clone();
+    *request.uri_mut() = parts.uri.clone();
+    *request.version_mut() = parts.version;
+    *request.headers_mut() = parts.headers.clone();
+    *request.extensions_mut() = parts.extensions.clone();
+    request
 }
 
 /// Read-only tokens (and read-only tenants) may read, and fetch pacts for verification (a POST

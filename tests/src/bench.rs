@@ -38,12 +38,14 @@ pub fn summarize(mut samples: Vec<Duration>) -> Summary {
     }
 }
 
-/// A release binary of this workspace.
+/// A release binary of this workspace (or of the profile in `SERVICE_PROFILE`, e.g. `debug`
+/// for the fault test).
 pub fn release_binary(name: &str) -> PathBuf {
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| crate::tools::workspace().join("target"));
-    let path = target.join("release").join(name);
+    let profile = std::env::var("SERVICE_PROFILE").unwrap_or_else(|_| "release".into());
+    let path = target.join(profile).join(name);
     assert!(
         path.exists(),
         "{} is missing: `cargo build --release -p {name}` (make bench does)",
@@ -62,7 +64,16 @@ impl Service {
     /// Starts `binary` with `env`, listening on a free port given through `listen_var`, and waits
     /// for its port to accept connections.
     pub async fn start(binary: &str, listen_var: &str, env: &[(&str, String)]) -> Self {
-        let port = free_port();
+        Self::start_on(binary, listen_var, env, free_port()).await
+    }
+
+    /// [`Service::start`] on a given port (a restart where clients expect it).
+    pub async fn start_on(
+        binary: &str,
+        listen_var: &str,
+        env: &[(&str, String)],
+        port: u16,
+    ) -> Self {
         let mut command = Command::new(release_binary(binary));
         command
             .env_clear()
@@ -90,6 +101,12 @@ impl Service {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         panic!("{binary} did not start listening on {port}");
+    }
+
+    /// Kills the process outright (SIGKILL), as a crash would.
+    pub async fn kill(&mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
     }
 
     pub fn pid(&self) -> u32 {

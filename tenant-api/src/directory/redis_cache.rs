@@ -1,13 +1,17 @@
 //! The shared level of the tenant-route cache, in Redis (through a bb8 pool).
 //!
-//! Strictly an accelerator: every Redis failure is logged and treated as a miss, with short
-//! timeouts, so Redis going away slows cold lookups down but never fails a request.
+//! Strictly an accelerator: every Redis failure is treated as a miss, with short timeouts, so
+//! Redis going away never fails a request. After a failure Redis is skipped for a short window
+//! ([`Outage`]) rather than paying the timeout on every call; the first failure and the recovery
+//! are logged at warn level.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bb8::Pool;
 use bb8_redis::redis::{self, AsyncCommands};
 use bb8_redis::RedisConnectionManager;
+use provisioning::outage::Outage;
 
 use super::TenantRoute;
 
@@ -17,7 +21,11 @@ const KEY_PREFIX: &str = "treaty:tenant-route:";
 pub struct RedisCache {
     pool: Pool<RedisConnectionManager>,
     ttl: Duration,
+    outage: Arc<Outage>,
 }
+
+/// How long Redis is skipped after a failure.
+const SKIP_AFTER_FAILURE: Duration = Duration::from_secs(5);
 
 impl RedisCache {
     /// A pool that connects lazily: the tenant API starts even if Redis is down.
@@ -28,33 +36,53 @@ impl RedisCache {
             .min_idle(Some(0))
             .connection_timeout(Duration::from_millis(250))
             .build_unchecked(manager);
-        Ok(Self { pool, ttl })
+        Ok(Self {
+            pool,
+            ttl,
+            outage: Arc::new(Outage::new(
+                "redis (tenant-route cache)",
+                SKIP_AFTER_FAILURE,
+            )),
+        })
     }
 
     fn key(cache_key: &str) -> String {
         format!("{KEY_PREFIX}{cache_key}")
     }
 
+    /// Records how a call went; `None` on failure.
+    fn outcome<T>(&self, result: anyhow::Result<T>) -> Option<T> {
+        match result {
+            Ok(value) => {
+                self.outage.succeeded();
+                Some(value)
+            }
+            Err(err) => {
+                self.outage.failed(&err);
+                None
+            }
+        }
+    }
+
     pub async fn get(&self, subdomain: &str) -> Option<TenantRoute> {
+        if self.outage.skip() {
+            return None;
+        }
         let result: anyhow::Result<Option<String>> = async {
             let mut conn = self.pool.get().await?;
             Ok(conn.get(Self::key(subdomain)).await?)
         }
         .await;
-        match result {
-            Ok(Some(json)) => serde_json::from_str(&json).ok(),
-            Ok(None) => None,
-            Err(err) => {
-                tracing::debug!(error = %err, "redis route cache unavailable");
-                None
-            }
-        }
+        serde_json::from_str(&self.outcome(result)??).ok()
     }
 
     pub async fn put(&self, cache_key: &str, route: &TenantRoute) {
         let Ok(json) = serde_json::to_string(route) else {
             return;
         };
+        if self.outage.skip() {
+            return;
+        }
         let result: anyhow::Result<()> = async {
             let mut conn = self.pool.get().await?;
             let () = conn
@@ -63,21 +91,20 @@ impl RedisCache {
             Ok(())
         }
         .await;
-        if let Err(err) = result {
-            tracing::debug!(error = %err, "redis route cache unavailable");
-        }
+        self.outcome(result);
     }
 
     pub async fn delete(&self, subdomain: &str) {
+        if self.outage.skip() {
+            return;
+        }
         let result: anyhow::Result<()> = async {
             let mut conn = self.pool.get().await?;
             let _: i64 = conn.del(Self::key(subdomain)).await?;
             Ok(())
         }
         .await;
-        if let Err(err) = result {
-            tracing::debug!(error = %err, "redis route cache unavailable");
-        }
+        self.outcome(result);
     }
 
     /// `PING`, for the dependencies endpoint.

@@ -25,6 +25,9 @@ pub enum ProvisionError {
     NotProvisioned(TenantId),
     #[error("another worker took over tenant {0}")]
     LeaseLost(TenantId),
+    /// An administrative task panicked or was cancelled.
+    #[error("administrative task: {0}")]
+    AdminTask(String),
     /// A failpoint stopped the lifecycle here, as a crash would (tests only).
     #[error("injected crash at {0}")]
     InjectedCrash(String),

@@ -28,4 +28,5 @@ mod tenant;
 pub use error::ProvisionError;
 pub use lifecycle::{Lifecycle, Provisioner};
 pub use subdomain::{Subdomain, SubdomainError, RESERVED};
+pub use template::TemplateDatabase;
 pub use tenant::{TenantId, TenantStatus, UnknownStatus};

@@ -39,6 +39,7 @@ pub struct Application {
 
 /// The control-database pool.
 pub async fn connect_control(config: &Config) -> anyhow::Result<PgPool> {
+    config.check_database_tls()?;
     let options: PgConnectOptions = config
         .database_url
         .expose_secret()

@@ -341,3 +341,64 @@ async fn secrets_are_stored_only_sealed_or_hashed() {
         .await
         .is_err());
 }
+
+/// Collects everything a `tracing` subscriber writes.
+#[derive(Clone, Default)]
+struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
+    type Writer = Capture;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[test]
+fn the_router_roles_password_verifier_never_reaches_a_statement_log() {
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(capture.clone())
+        .finish();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(subscriber, || {
+        runtime.block_on(async {
+            // Creates the router role once; setting its password again takes the other path.
+            let env = TestEnv::new().await;
+            sqlx::query("select 'this statement is logged'")
+                .execute(&env.control)
+                .await
+                .unwrap();
+            control_plane::setup::ensure_router_login(
+                &env.control,
+                &env.router_role,
+                &"another-router-password".to_owned().into(),
+            )
+            .await
+            .unwrap();
+        })
+    });
+    let log = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        log.contains("this statement is logged"),
+        "the capture sees sqlx's statement log"
+    );
+    assert!(
+        !log.contains("SCRAM-SHA-256$"),
+        "a router password verifier was logged"
+    );
+}

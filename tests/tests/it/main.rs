@@ -36,6 +36,7 @@ mod publish;
 mod routing;
 mod sessions;
 mod signup;
+mod startup_checks;
 mod template_build;
 mod tokens;
 mod verification_results;

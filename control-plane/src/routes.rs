@@ -1,6 +1,5 @@
 //! The control plane's URL map.
 
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, put};
 use axum::Router;
 
@@ -11,9 +10,6 @@ use crate::{
     api_tokens, audit, confirmation, http, invitations, login, password_reset, signup,
     system_accounts, users,
 };
-
-/// Stripe's events can be larger than any form a person sends.
-const STRIPE_EVENT_MAX_BYTES: usize = 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
@@ -92,13 +88,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/billing/plan", put(billing::api::set_plan))
         .route(
             "/api/stripe/webhooks",
-            post(billing::webhooks::receive).layer(DefaultBodyLimit::max(STRIPE_EVENT_MAX_BYTES)),
+            // Its larger body limit: `http::STRIPE_EVENT_MAX_BYTES`.
+            post(billing::webhooks::receive),
         )
         .route("/health", get(health));
     http::layers(api, &state.config)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .with_state(state)
 }
 

@@ -1,6 +1,5 @@
 //! The tenant API's URL map: platform endpoints on any host, the broker API behind the gate.
 
-use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use axum::Router;
 
@@ -24,7 +23,6 @@ pub fn router(state: AppState) -> Router {
         .merge(broker)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(axum::middleware::from_fn(
             broker::conventions::broker_headers,
         ))

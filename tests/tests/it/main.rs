@@ -8,6 +8,7 @@ mod billing_limits_cli;
 mod billing_offline;
 mod billing_support;
 mod billing_webhooks;
+mod body_limits;
 mod broker_conventions;
 mod broker_environments;
 mod broker_integrations;

@@ -88,8 +88,13 @@ failed() {
   sleep 0.2
   {
     echo
-    echo "make run: the $name exited (status $status) — its last output ($log):"
-    tail -n 15 "$log" | sed 's/^/  /'
+    echo "make run: the $name exited (status $status) — its error ($log has all its output):"
+    # The `Error: …` report and its causes, without a backtrace; else the last lines.
+    if grep -q '^Error:' "$log"; then
+      awk '/^Error:/ {on = 1} /^Stack backtrace:/ {on = 0} on' "$log" | head -n 20 | sed 's/^/  /'
+    else
+      tail -n 15 "$log" | sed 's/^/  /'
+    fi
   } >&2
   exit $(( status == 0 ? 1 : status ))
 }

@@ -17,6 +17,8 @@ rounds=${1:-3}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$(cargo metadata --format-version 1 --no-deps |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')}
 copy=$(mktemp -d /tmp/treaty-newcomer.XXXXXX)
+# As root, the private cluster belongs to the `postgres` user, which must reach into it.
+chmod 755 "$copy"
 run_pid=''
 cleanup() {
   if [ -n "$run_pid" ]; then kill -- "-$run_pid" 2>/dev/null || true; wait "$run_pid" 2>/dev/null || true; fi

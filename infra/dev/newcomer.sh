@@ -2,8 +2,10 @@
 # The newcomer's first run, as the README tells it, ROUNDS times over (default 3), in a copy of
 # this checkout: stop the copy's private PostgreSQL, delete its .data/, `make run`, sign up,
 # confirm through the .eml link, log in, create a token and reach the tenant with it (the broker
-# index on <subdomain>.localhost). Fails if any start or step fails; prints each round's and the
-# whole wall time. Run by .ci/run (not by `make test`: it takes minutes).
+# index on <subdomain>.localhost). The first round has no .env; the others run with
+# `cp .env.sample .env`. Then a control plane that cannot start must make `make run` exit
+# non-zero within a minute with its error last. Fails if any start or step fails; prints each
+# round's and the whole wall time. Run by .ci/run (not by `make test`: it takes minutes).
 #
 #   infra/dev/newcomer.sh [ROUNDS]
 #
@@ -35,7 +37,8 @@ free_port() {
 started=$SECONDS
 for round in $(seq "$rounds"); do
   round_started=$SECONDS
-  (cd "$copy" && infra/dev/postgres.sh stop .data/pg && rm -rf .data)
+  (cd "$copy" && infra/dev/postgres.sh stop .data/pg && rm -rf .data .env)
+  [ "$round" -eq 1 ] || cp "$copy/.env.sample" "$copy/.env"
   cp_port=$(free_port)
   api_port=$(free_port)
   log=$(mktemp /tmp/treaty-newcomer-run.XXXXXX)
@@ -137,3 +140,21 @@ PY
   echo "newcomer round $round: served in $((SECONDS - round_started)) s"
 done
 echo "newcomer: $rounds fresh starts from an empty .data/, all served, in $((SECONDS - started)) s"
+
+# A control plane that cannot start (a Stripe key without webhook secrets): `make run` must not
+# say Treaty runs; it must exit non-zero soon, with the control plane's error at the end.
+failing_started=$SECONDS
+log=$(mktemp /tmp/treaty-newcomer-run.XXXXXX)
+status=0
+(cd "$copy" && env -u DATABASE_URL STRIPE_SECRET_KEY=sk_test_newcomer \
+  CONTROL_PLANE_LISTEN=127.0.0.1:$(free_port) TENANT_API_LISTEN=127.0.0.1:$(free_port) \
+  timeout 120 make run) >"$log" 2>&1 || status=$?
+took=$((SECONDS - failing_started))
+if [ "$status" -eq 0 ] || [ "$status" -eq 124 ] || grep -q "Treaty is running" "$log" ||
+  ! tail -n 8 "$log" | grep -q STRIPE_WEBHOOK_SECRETS || [ "$took" -gt 60 ]; then
+  echo "newcomer: a control plane that cannot start was not reported (status $status, ${took} s):" >&2
+  tail -n 30 "$log" >&2
+  exit 1
+fi
+rm -f "$log"
+echo "newcomer: a failing control plane stopped make run in ${took} s with its error last"

@@ -39,6 +39,7 @@ pub struct Application {
 
 /// The control-database pool.
 pub async fn connect_control(config: &Config) -> anyhow::Result<PgPool> {
+    config.check_database_tls()?;
     let options: PgConnectOptions = config
         .database_url
         .expose_secret()
@@ -62,7 +63,10 @@ pub fn tenant_server(config: &Config) -> anyhow::Result<PostgresServer> {
         .parse()
         .context("TENANT_DB_ADMIN_URL is not a valid PostgreSQL URL")?;
     let endpoint = config.tenant_db_endpoint(admin.get_host(), admin.get_port());
-    Ok(PostgresServer::new(config.tenant_db_admin_url(), endpoint)?)
+    let server = PostgresServer::new(config.tenant_db_admin_url(), endpoint)?;
+    #[cfg(feature = "failpoints")]
+    let server = server.with_failpoint(config.failpoint);
+    Ok(server)
 }
 
 impl Application {

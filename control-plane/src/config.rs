@@ -5,9 +5,11 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use provisioning::database_server::{DatabasePrefix, Endpoint};
-use provisioning::settings::{Environment, KeyProviderSettings, TenantUrlSettings};
+use provisioning::settings::{
+    DatabaseTlsSettings, Environment, KeyProviderSettings, TenantUrlSettings,
+};
 use provisioning::telemetry::TelemetrySettings;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 fn secret(value: &str) -> Result<SecretString, std::convert::Infallible> {
     Ok(SecretString::from(value.to_owned()))
@@ -152,6 +154,8 @@ pub struct Config {
     #[arg(long, env = "TREATY_FAILPOINT")]
     pub failpoint: Option<provisioning::lifecycle::Failpoint>,
     #[command(flatten)]
+    pub database_tls: DatabaseTlsSettings,
+    #[command(flatten)]
     pub tenant_urls: TenantUrlSettings,
     #[command(flatten)]
     pub keys: KeyProviderSettings,
@@ -160,6 +164,23 @@ pub struct Config {
 }
 
 impl Config {
+    /// Production connects to PostgreSQL only with the server's identity verified.
+    pub fn check_database_tls(&self) -> Result<(), provisioning::ProvisionError> {
+        self.database_tls.check_url(
+            self.environment,
+            "DATABASE_URL",
+            self.database_url.expose_secret(),
+        )?;
+        if let Some(admin) = &self.tenant_db_admin_url {
+            self.database_tls.check_url(
+                self.environment,
+                "TENANT_DB_ADMIN_URL",
+                admin.expose_secret(),
+            )?;
+        }
+        Ok(())
+    }
+
     pub fn tenant_db_admin_url(&self) -> &SecretString {
         self.tenant_db_admin_url
             .as_ref()

@@ -1,9 +1,13 @@
 //! Cross-cutting HTTP behaviour: a request id on every request and response, a tracing span per
-//! request carrying it, a timeout, and panics turned into 500s instead of dropped connections.
+//! request carrying it, a timeout, panics turned into 500s instead of dropped connections, and
+//! one body-limit rejection for every route.
 
 use std::time::Duration;
 
-use axum::http::{HeaderName, Request};
+use axum::extract::{DefaultBodyLimit, Request as AxumRequest};
+use axum::http::{header, HeaderName, Request, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -11,12 +15,23 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
+use crate::error::Error;
 use crate::state::AppState;
+
+/// Stripe's events can be larger than any form a person sends.
+pub const STRIPE_EVENT_MAX_BYTES: usize = 1024 * 1024;
+const STRIPE_WEBHOOKS: &str = "/api/stripe/webhooks";
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn layers(router: Router<AppState>, config: &Config) -> Router<AppState> {
+    let limits = BodyLimits {
+        default: config.max_body_bytes,
+    };
     router
+        .layer(axum::middleware::from_fn_with_state(limits, limit_body))
+        // The extractors' own limit is the same as ours (the middleware below decides).
+        .layer(DefaultBodyLimit::disable())
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             config.request_timeout(),
@@ -38,4 +53,51 @@ pub fn layers(router: Router<AppState>, config: &Config) -> Router<AppState> {
                 }),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// The largest body each route accepts.
+#[derive(Clone, Copy)]
+struct BodyLimits {
+    default: usize,
+}
+
+impl BodyLimits {
+    fn for_path(&self, path: &str) -> usize {
+        if path == STRIPE_WEBHOOKS {
+            STRIPE_EVENT_MAX_BYTES
+        } else {
+            self.default
+        }
+    }
+}
+
+/// One body limit and one rejection for every route: a body declared (`Content-Length`) or found
+/// (read in chunks) larger than the route's limit is answered 413 `payload_too_large` as problem
+/// JSON, never with axum's plain-text "Failed to buffer the request body".
+async fn limit_body(
+    axum::extract::State(limits): axum::extract::State<BodyLimits>,
+    request: AxumRequest,
+    next: Next,
+) -> Response {
+    let limit = limits.for_path(request.uri().path());
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Error::PayloadTooLarge(limit).into_response();
+    }
+    let request =
+        request.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
+    let response = next.run(request).await;
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.starts_with("text/plain"));
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && plain {
+        return Error::PayloadTooLarge(limit).into_response();
+    }
+    response
 }

@@ -4,7 +4,6 @@
 //! the handler's `#[utoipa::path]` annotation: [`api`] is at once the router and the OpenAPI
 //! document ([`crate::openapi`]), so what is served and what is described cannot drift apart.
 
-use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -17,17 +16,8 @@ use crate::{
     system_accounts, users,
 };
 
-/// Stripe's events can be larger than any form a person sends.
-const STRIPE_EVENT_MAX_BYTES: usize = 1024 * 1024;
-
 /// Every route with its description.
 pub fn api() -> OpenApiRouter<AppState> {
-    let (schemas, paths, stripe_webhooks) = routes!(billing::webhooks::receive);
-    let stripe_webhooks = (
-        schemas,
-        paths,
-        stripe_webhooks.layer(DefaultBodyLimit::max(STRIPE_EVENT_MAX_BYTES)),
-    );
     OpenApiRouter::with_openapi(openapi::base())
         .routes(routes!(signup::create_signup))
         .routes(routes!(signup::get_signup))
@@ -75,7 +65,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(billing::api::create_checkout))
         .routes(routes!(billing::api::create_portal))
         .routes(routes!(billing::api::set_plan))
-        .routes(stripe_webhooks)
+        // Its larger body limit is applied by path: `http::STRIPE_EVENT_MAX_BYTES`.
+        .routes(routes!(billing::webhooks::receive))
         .routes(routes!(openapi::get_document))
         .routes(routes!(health))
 }
@@ -85,7 +76,6 @@ pub fn router(state: AppState) -> Router {
     http::layers(api, &state.config)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .with_state(state)
 }
 

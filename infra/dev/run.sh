@@ -3,12 +3,18 @@
 #
 # With no DATABASE_URL it starts a private PostgreSQL cluster under .data/pg (password auth) and
 # uses a database `treaty` in it. Settings come from the environment and from .env if present
-# (see .env.sample). Ctrl-C stops everything.
+# (see .env.sample), read by the binaries' dotenv rules (infra/dev/dotenv.py), never as shell.
+# "Treaty is running" is printed only once both services answer their health checks; if either
+# exits, the other is stopped and this exits non-zero with the failing service's output last.
+# Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-if [ -f .env ]; then set -a; . ./.env; set +a; fi
-mkdir -p .data
+if [ -f .env ]; then
+  exports=$(python3 infra/dev/dotenv.py .env)
+  eval "$exports"
+fi
+mkdir -p .data/logs
 
 if [ -z "${DATABASE_URL:-}" ]; then
   superuser=$(infra/dev/postgres.sh start .data/pg)
@@ -24,9 +30,9 @@ export LOCAL_MASTER_KEY_FILE=${LOCAL_MASTER_KEY_FILE:-.data/master.key}
 [ -f .data/router-password ] || python3 -c 'import secrets; print(secrets.token_urlsafe(24))' > .data/router-password
 chmod 600 .data/router-password
 export ROUTER_LOGIN_ROLE=${ROUTER_LOGIN_ROLE:-treaty_router}
-export ROUTER_LOGIN_PASSWORD=$(cat .data/router-password)
+export ROUTER_LOGIN_PASSWORD=${ROUTER_LOGIN_PASSWORD:-$(cat .data/router-password)}
 if [ -z "${ROUTER_DATABASE_URL:-}" ]; then
-  export ROUTER_DATABASE_URL=$(python3 - "$DATABASE_URL" "$ROUTER_LOGIN_ROLE" "$ROUTER_LOGIN_PASSWORD" <<'PY'
+  ROUTER_DATABASE_URL=$(python3 - "$DATABASE_URL" "$ROUTER_LOGIN_ROLE" "$ROUTER_LOGIN_PASSWORD" <<'PY'
 import sys, urllib.parse as u
 url, role, password = sys.argv[1:]
 p = u.urlsplit(url)
@@ -34,20 +40,78 @@ netloc = f"{u.quote(role)}:{u.quote(password, safe='')}@{p.hostname}" + (f":{p.p
 print(u.urlunsplit((p.scheme, netloc, p.path, p.query, p.fragment)))
 PY
 )
+  export ROUTER_DATABASE_URL
 fi
 
+# The binaries are where cargo puts them: CARGO_TARGET_DIR, or the workspace's target directory
+# (never a stale ./target when the build went elsewhere).
 profile=${PROFILE:-dev}
 cargo build --profile "$profile" -p control-plane -p tenant-api
-bin=target/$([ "$profile" = dev ] && echo debug || echo "$profile")
+target_dir=${CARGO_TARGET_DIR:-$(cargo metadata --format-version 1 --no-deps |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')}
+bin=$target_dir/$([ "$profile" = dev ] && echo debug || echo "$profile")
 
 "$bin/control-plane" migrate
 "$bin/control-plane" router-login
 
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; wait' EXIT INT TERM
-"$bin/control-plane" serve & pids+=($!)
-"$bin/tenant-api" & pids+=($!)
-sleep 1
+# Where a service listening on ADDR (host:port) answers this machine.
+local_url() {
+  local addr=$1 host port
+  port=${addr##*:}
+  host=${addr%:*}
+  case "$host" in 0.0.0.0 | "") host=127.0.0.1 ;; "[::]") host="[::1]" ;; esac
+  echo "http://$host:$port"
+}
+cp_health=$(local_url "${CONTROL_PLANE_LISTEN:-127.0.0.1:9393}")/health
+api_health=$(local_url "${TENANT_API_LISTEN:-127.0.0.1:9292}")/diagnostic/status/heartbeat
+
+cp_log=.data/logs/control-plane.log
+api_log=.data/logs/tenant-api.log
+cp_pid='' api_pid=''
+stop_all() {
+  for pid in $cp_pid $api_pid; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop_all EXIT
+trap 'exit 130' INT TERM
+
+"$bin/control-plane" serve > >(tee "$cp_log") 2>&1 &
+cp_pid=$!
+"$bin/tenant-api" > >(tee "$api_log") 2>&1 &
+api_pid=$!
+
+# Stops the other service and exits with the one that failed's last words at the end.
+failed() {
+  local name=$1 pid=$2 log=$3 status=0
+  wait "$pid" || status=$?
+  stop_all
+  sleep 0.2
+  {
+    echo
+    echo "make run: the $name exited (status $status) — its error ($log has all its output):"
+    # The `Error: …` report and its causes, without a backtrace; else the last lines.
+    if grep -q '^Error:' "$log"; then
+      awk '/^Error:/ {on = 1} /^Stack backtrace:/ {on = 0} on' "$log" | head -n 20 | sed 's/^/  /'
+    else
+      tail -n 15 "$log" | sed 's/^/  /'
+    fi
+  } >&2
+  exit $(( status == 0 ? 1 : status ))
+}
+
+deadline=$((SECONDS + ${RUN_START_TIMEOUT_SECS:-60}))
+cp_up='' api_up=''
+until [ -n "$cp_up" ] && [ -n "$api_up" ]; do
+  kill -0 "$cp_pid" 2>/dev/null || failed "control plane" "$cp_pid" "$cp_log"
+  kill -0 "$api_pid" 2>/dev/null || failed "tenant API" "$api_pid" "$api_log"
+  [ -n "$cp_up" ] || { curl -fsS -o /dev/null "$cp_health" 2>/dev/null && cp_up=1; } || true
+  [ -n "$api_up" ] || { curl -fsS -o /dev/null "$api_health" 2>/dev/null && api_up=1; } || true
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    echo "make run: the services did not answer $cp_health and $api_health within ${RUN_START_TIMEOUT_SECS:-60}s" >&2
+    exit 1
+  fi
+  sleep 0.2
+done
 
 cat <<MSG
 
@@ -66,4 +130,10 @@ cat <<MSG
 
   Ctrl-C stops everything.
 MSG
-wait
+
+# Running until Ctrl-C or until one of them exits; then the other is stopped too.
+while true; do
+  kill -0 "$cp_pid" 2>/dev/null || failed "control plane" "$cp_pid" "$cp_log"
+  kill -0 "$api_pid" 2>/dev/null || failed "tenant API" "$api_pid" "$api_log"
+  sleep 0.5
+done

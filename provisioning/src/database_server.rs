@@ -13,9 +13,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, PgPool};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
+use sqlx::{ConnectOptions, Executor, PgPool};
 
+use crate::admin_session;
 use crate::template::TemplateDatabase;
 use crate::{migrations, scram, ProvisionError, TenantId};
 
@@ -172,14 +173,28 @@ impl PostgresServer {
         &self.template
     }
 
-    /// A one-connection administrative pool into `database`. (A pool rather than a bare
-    /// connection: sqlx executors on `&mut PgConnection` trip a higher-ranked `Send` inference
-    /// limitation of rustc inside `async_trait` methods.)
-    async fn connect_admin_to(&self, database: &str) -> Result<PgPool, ProvisionError> {
-        Ok(PgPoolOptions::new()
-            .max_connections(1)
-            .connect_with(self.admin_options.clone().database(database))
-            .await?)
+    /// Creates tenant databases from `template` instead (tests build their own).
+    pub fn with_template(mut self, template: TemplateDatabase) -> Self {
+        self.template = template;
+        self
+    }
+
+    /// Stops template builds at a template failpoint, as a crash would (test builds only).
+    #[cfg(feature = "failpoints")]
+    pub fn with_failpoint(mut self, failpoint: Option<crate::lifecycle::Failpoint>) -> Self {
+        self.template = self.template.with_failpoint(failpoint);
+        self
+    }
+
+    /// The administrative sessions on `database` other than the caller's (none should remain
+    /// once provisioning is done with a tenant database).
+    pub async fn sessions_on(&self, database: &str) -> Result<i64, ProvisionError> {
+        Ok(sqlx::query_scalar(
+            "select count(*) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()",
+        )
+        .bind(database)
+        .fetch_one(&self.admin)
+        .await?)
     }
 
     pub async fn close(&self) {
@@ -220,7 +235,7 @@ impl PostgresServer {
     }
 }
 
-fn like_escape(s: &str) -> String {
+pub(crate) fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('_', "\\_")
         .replace('%', "\\%")
@@ -276,8 +291,9 @@ impl DatabaseServer for PostgresServer {
         }
         if !presence.database {
             self.ensure_template().await?;
+            // Owned by the administrator: an owner could grant itself CREATE back.
             let create = format!(
-                "create database {name} owner {role} template {} strategy wal_log",
+                "create database {name} template {} strategy wal_log",
                 quote_ident(self.template.name())
             );
             match sqlx::raw_sql(&create).execute(&self.admin).await {
@@ -298,45 +314,28 @@ impl DatabaseServer for PostgresServer {
     }
 
     async fn apply_schema(&self, db: &TenantDatabase) -> Result<i64, ProvisionError> {
-        let conn = self.connect_admin_to(&db.name).await?;
-        migrations::TENANT.run(&conn).await?;
+        let name = quote_ident(&db.name);
         let role = quote_ident(&db.role);
-        // The tenant role may read and write its broker data, nothing more: no DDL on the tables
-        // (owned by the administrator), no access to the migration history, and no view of the
-        // server's other databases and roles through the catalogs.
-        let statements = [
-            // PostgreSQL 15 gives `public` to the database owner — the tenant role — and a schema
-            // owner may drop any table in it. The administrator keeps it instead.
-            "alter schema public owner to current_user".to_owned(),
-            format!("grant usage on schema public to {role}"),
-            format!("grant select, insert, update, delete, truncate on all tables in schema public to {role}"),
-            format!("grant usage, select, update on all sequences in schema public to {role}"),
-            format!("grant execute on all functions in schema public to {role}"),
-            format!("revoke all on table public._sqlx_migrations from {role}"),
-        ];
-        for statement in statements {
-            sqlx::raw_sql(&statement).execute(&conn).await?;
+        // The tenant role must not create anything that could shadow the broker's tables:
+        // the administrator owns the database (an owner could grant itself CREATE back; older
+        // tenants were created owned by their role), the role has no CREATE on it, and its
+        // `search_path` is pinned with temporary objects last.
+        for statement in [
+            format!("alter database {name} owner to current_user"),
+            format!("revoke create on database {name} from public, {role}"),
+            format!("alter role {role} in database {name} set search_path = public, pg_temp"),
+        ] {
+            sqlx::raw_sql(&statement).execute(&self.admin).await?;
         }
-        // Catalog objects belong to the bootstrap superuser; an administrator that is not one
-        // (RDS) cannot revoke these, and CONNECT privileges already keep tenants apart.
-        let hide_catalogs =
-            "revoke select on pg_catalog.pg_database, pg_catalog.pg_roles, pg_catalog.pg_user from public";
-        if let Err(err) = sqlx::raw_sql(hide_catalogs).execute(&conn).await {
-            let denied = err
-                .as_database_error()
-                .and_then(|e| e.code())
-                .is_some_and(|c| c == "42501");
-            if !denied {
-                return Err(err.into());
-            }
-            tracing::debug!(database = %db.name, "not a superuser: catalog visibility left as is");
-        }
-        let version: Option<i64> =
-            sqlx::query_scalar("select max(version) from _sqlx_migrations where success")
-                .fetch_one(&conn)
-                .await?;
-        conn.close().await;
-        Ok(version.unwrap_or(0))
+        let options = self.admin_options.clone().database(&db.name);
+        let db = db.clone();
+        admin_session::detached(async move {
+            let mut conn = admin_session::open(&options).await?;
+            let applied = apply_schema_in(&mut conn, &db).await;
+            admin_session::close(conn, &db.name).await;
+            applied
+        })
+        .await
     }
 
     async fn set_login_password(
@@ -367,13 +366,15 @@ impl DatabaseServer for PostgresServer {
             .username(&db.role)
             .password(password.expose_secret())
             .database(&db.name);
-        let conn = PgPoolOptions::new()
-            .max_connections(1)
-            .connect_with(options)
-            .await?;
-        sqlx::raw_sql("select 1").execute(&conn).await?;
-        conn.close().await;
-        Ok(())
+        let database = db.name.clone();
+        admin_session::detached(async move {
+            let mut conn = admin_session::open(&options).await?;
+            let checked = select_one(&mut conn).await;
+            admin_session::close(conn, &database).await;
+            checked?;
+            Ok(())
+        })
+        .await
     }
 
     async fn presence(&self, db: &TenantDatabase) -> Result<Presence, ProvisionError> {
@@ -389,6 +390,8 @@ impl DatabaseServer for PostgresServer {
     }
 
     async fn drop_database(&self, db: &TenantDatabase) -> Result<(), ProvisionError> {
+        // `with (force)` would terminate them silently; name them first.
+        admin_session::clear_sessions(&self.admin, &db.name).await?;
         sqlx::raw_sql(&format!(
             "drop database if exists {} with (force)",
             quote_ident(&db.name)
@@ -400,6 +403,59 @@ impl DatabaseServer for PostgresServer {
             .await?;
         Ok(())
     }
+}
+
+/// A round trip on `conn`.
+async fn select_one(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    conn.execute("select 1").await?;
+    Ok(())
+}
+
+/// The tenant migrations and grants, inside the tenant database. The tenant role may read and
+/// write its broker data, nothing more: no DDL on the tables (owned by the administrator), no
+/// access to the migration history, no CREATE on `public`, and no view of the server's other
+/// databases and roles through the catalogs.
+/// (`Executor::execute`, not `sqlx::raw_sql`: a `raw_sql` future on `&mut PgConnection` trips
+/// rustc's higher-ranked `Send` inference inside `async_trait` methods.)
+async fn apply_schema_in(
+    conn: &mut PgConnection,
+    db: &TenantDatabase,
+) -> Result<i64, ProvisionError> {
+    migrations::TENANT.run_direct(&mut *conn).await?;
+    let role = quote_ident(&db.role);
+    let statements = [
+        // PostgreSQL 15 gives `public` to the database owner — once the tenant role — and a
+        // schema owner may drop any table in it. The administrator keeps it instead.
+        "alter schema public owner to current_user".to_owned(),
+        format!("revoke create on schema public from public, {role}"),
+        format!("grant usage on schema public to {role}"),
+        format!("grant select, insert, update, delete, truncate on all tables in schema public to {role}"),
+        format!("grant usage, select, update on all sequences in schema public to {role}"),
+        format!("grant execute on all functions in schema public to {role}"),
+        format!("revoke all on table public._sqlx_migrations from {role}"),
+    ];
+    for statement in statements {
+        conn.execute(statement.as_str()).await?;
+    }
+    // Catalog objects belong to the bootstrap superuser; an administrator that is not one
+    // (RDS) cannot revoke these, and CONNECT privileges already keep tenants apart.
+    let hide_catalogs =
+        "revoke select on pg_catalog.pg_database, pg_catalog.pg_roles, pg_catalog.pg_user from public";
+    if let Err(err) = conn.execute(hide_catalogs).await {
+        let denied = err
+            .as_database_error()
+            .and_then(|e| e.code())
+            .is_some_and(|c| c == "42501");
+        if !denied {
+            return Err(err.into());
+        }
+        tracing::debug!(database = %db.name, "not a superuser: catalog visibility left as is");
+    }
+    let version: Option<i64> =
+        sqlx::query_scalar("select max(version) from _sqlx_migrations where success")
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(version.unwrap_or(0))
 }
 
 #[cfg(test)]

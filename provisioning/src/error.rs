@@ -25,6 +25,17 @@ pub enum ProvisionError {
     NotProvisioned(TenantId),
     #[error("another worker took over tenant {0}")]
     LeaseLost(TenantId),
+    #[error(
+        "{setting} uses sslmode={mode}; production needs sslmode=verify-full (set \
+         ALLOW_UNVERIFIED_DATABASE_TLS=true to accept this deliberately)"
+    )]
+    UnverifiedDatabaseTls {
+        setting: &'static str,
+        mode: &'static str,
+    },
+    /// An administrative task panicked or was cancelled.
+    #[error("administrative task: {0}")]
+    AdminTask(String),
     /// A failpoint stopped the lifecycle here, as a crash would (tests only).
     #[error("injected crash at {0}")]
     InjectedCrash(String),

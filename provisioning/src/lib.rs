@@ -7,6 +7,7 @@
 //! ([`api_token`]). The control plane drives the lifecycle; the tenant API uses the keys and
 //! credentials to open tenant pools. Neither service depends on the other, only on this.
 
+mod admin_session;
 pub mod api_token;
 pub mod credentials;
 pub mod database_server;
@@ -29,4 +30,5 @@ mod tenant;
 pub use error::ProvisionError;
 pub use lifecycle::{Lifecycle, Provisioner};
 pub use subdomain::{Subdomain, SubdomainError, RESERVED};
+pub use template::TemplateDatabase;
 pub use tenant::{TenantId, TenantStatus, UnknownStatus};

@@ -128,12 +128,22 @@ impl RetryPolicy {
 pub enum Failpoint {
     AfterEffect(Lifecycle),
     AfterRecord(Lifecycle),
+    /// `template:built`: the template is built under its temporary name, not yet renamed.
+    TemplateBuilt,
+    /// `template:renamed`: renamed into place, not yet marked a template.
+    TemplateRenamed,
 }
 
 impl FromStr for Failpoint {
     type Err = String;
-    /// `after-effect:<lifecycle>` or `after-record:<lifecycle>`, naming the step's target.
+    /// `after-effect:<lifecycle>` or `after-record:<lifecycle>`, naming the step's target, or
+    /// `template:built` / `template:renamed` (the template build, see `template.rs`).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "template:built" => return Ok(Self::TemplateBuilt),
+            "template:renamed" => return Ok(Self::TemplateRenamed),
+            _ => {}
+        }
         let (kind, step) = s
             .split_once(':')
             .ok_or_else(|| format!("bad failpoint {s:?}"))?;

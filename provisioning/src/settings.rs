@@ -1,10 +1,27 @@
 //! Settings both services share, parsed from the environment with clap and flattened into each
-//! binary's own configuration: the deployment environment and the key provider.
+//! binary's own configuration: the deployment environment, the key provider, and what TLS to
+//! PostgreSQL production insists on.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
+
 use crate::keys::{AwsKms, AwsKmsSettings, KeyError, KeyProvider, LocalKms};
+use crate::ProvisionError;
+
+/// Reads `.env` from the working directory into the environment, if there is one; variables
+/// already set win. The scripts read it by the same rules (`infra/dev/dotenv.py`), never as shell.
+pub fn load_dotenv() -> Result<(), String> {
+    match dotenvy::from_path(".env") {
+        Ok(()) => Ok(()),
+        Err(dotenvy::Error::Io(err)) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(dotenvy::Error::LineParse(line, at)) => Err(format!(
+            ".env: cannot read the line {line:?} (at character {at}); quote values with spaces"
+        )),
+        Err(err) => Err(format!(".env: {err}")),
+    }
+}
 
 /// What kind of deployment this is. Development relaxes what only makes sense on a laptop
 /// (pretty logs, non-`Secure` cookies, offline billing); everything else is production.
@@ -105,5 +122,103 @@ impl TenantUrlSettings {
             self.scheme,
             self.base_domain.trim_matches('.')
         )
+    }
+}
+
+/// Production connects to PostgreSQL only with the server's identity verified
+/// (`sslmode=verify-full`), unless an operator explicitly accepts less.
+#[derive(Clone, Debug, clap::Args)]
+pub struct DatabaseTlsSettings {
+    /// Let production connect to PostgreSQL without `sslmode=verify-full` (a private network
+    /// you trust, a sidecar proxy). Off: such a setting refuses to start.
+    #[arg(
+        long,
+        env = "ALLOW_UNVERIFIED_DATABASE_TLS",
+        default_value_t = false,
+        action = clap::ArgAction::Set
+    )]
+    pub allow_unverified_database_tls: bool,
+}
+
+impl DatabaseTlsSettings {
+    /// Refuses `mode` for the connection configured by `setting` in production, unless allowed.
+    pub fn check(
+        &self,
+        environment: Environment,
+        setting: &'static str,
+        mode: PgSslMode,
+    ) -> Result<(), ProvisionError> {
+        let verified = matches!(mode, PgSslMode::VerifyFull);
+        if verified || environment != Environment::Production || self.allow_unverified_database_tls
+        {
+            return Ok(());
+        }
+        Err(ProvisionError::UnverifiedDatabaseTls {
+            setting,
+            mode: match mode {
+                PgSslMode::Disable => "disable",
+                PgSslMode::Allow => "allow",
+                PgSslMode::Prefer => "prefer",
+                PgSslMode::Require => "require",
+                PgSslMode::VerifyCa => "verify-ca",
+                PgSslMode::VerifyFull => "verify-full",
+            },
+        })
+    }
+
+    /// The same for a PostgreSQL URL (`?sslmode=…`, else `PGSSLMODE`, else `prefer`).
+    pub fn check_url(
+        &self,
+        environment: Environment,
+        setting: &'static str,
+        url: &str,
+    ) -> Result<(), ProvisionError> {
+        let options: PgConnectOptions = url.parse()?;
+        self.check(environment, setting, options.get_ssl_mode())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn production_refuses_database_tls_that_does_not_verify_the_server_unless_allowed() {
+        let strict = DatabaseTlsSettings {
+            allow_unverified_database_tls: false,
+        };
+        let production = Environment::Production;
+        for url in [
+            "postgres://u:p@db/x",
+            "postgres://u:p@db/x?sslmode=require",
+            "postgres://u:p@db/x?sslmode=verify-ca",
+        ] {
+            let err = strict
+                .check_url(production, "DATABASE_URL", url)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("DATABASE_URL"), "{err}");
+            assert!(err.contains("ALLOW_UNVERIFIED_DATABASE_TLS=true"), "{err}");
+        }
+        strict
+            .check_url(
+                production,
+                "DATABASE_URL",
+                "postgres://u:p@db/x?sslmode=verify-full",
+            )
+            .unwrap();
+        strict
+            .check(
+                Environment::Development,
+                "TENANT_DB_SSLMODE",
+                PgSslMode::Prefer,
+            )
+            .unwrap();
+        let allowed = DatabaseTlsSettings {
+            allow_unverified_database_tls: true,
+        };
+        allowed
+            .check(production, "TENANT_DB_SSLMODE", PgSslMode::Disable)
+            .unwrap();
     }
 }

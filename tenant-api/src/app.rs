@@ -30,6 +30,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        config.check_database_tls()?;
         let options: PgConnectOptions = config
             .router_database_url
             .expose_secret()

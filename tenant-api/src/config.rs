@@ -3,9 +3,11 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use provisioning::settings::{Environment, KeyProviderSettings, TenantUrlSettings};
+use provisioning::settings::{
+    DatabaseTlsSettings, Environment, KeyProviderSettings, TenantUrlSettings,
+};
 use provisioning::telemetry::TelemetrySettings;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use sqlx::postgres::PgSslMode;
 
 fn secret(value: &str) -> Result<SecretString, std::convert::Infallible> {
@@ -66,9 +68,12 @@ pub struct Config {
         default_value_t = 10_000
     )]
     pub tenant_db_idle_in_transaction_timeout_ms: u64,
-    /// TLS to tenant databases: disable, prefer, require, verify-ca, verify-full.
+    /// TLS to tenant databases: disable, prefer, require, verify-ca, verify-full. Production
+    /// refuses anything but verify-full unless `ALLOW_UNVERIFIED_DATABASE_TLS` is set.
     #[arg(long, env = "TENANT_DB_SSLMODE", default_value = "prefer")]
     pub tenant_db_sslmode: PgSslMode,
+    #[command(flatten)]
+    pub database_tls: DatabaseTlsSettings,
     /// How long a tenant's routing record is cached without a change notification, in seconds.
     #[arg(long, env = "ROUTE_CACHE_TTL_SECS", default_value_t = 60)]
     pub route_cache_ttl_secs: u64,
@@ -121,6 +126,20 @@ pub struct Config {
 }
 
 impl Config {
+    /// Production connects to PostgreSQL only with the server's identity verified.
+    pub fn check_database_tls(&self) -> Result<(), provisioning::ProvisionError> {
+        self.database_tls.check(
+            self.environment,
+            "TENANT_DB_SSLMODE",
+            self.tenant_db_sslmode,
+        )?;
+        self.database_tls.check_url(
+            self.environment,
+            "ROUTER_DATABASE_URL",
+            self.router_database_url.expose_secret(),
+        )
+    }
+
     pub fn webhook_policy(&self) -> crate::broker::WebhookPolicy {
         crate::broker::WebhookPolicy {
             schemes: self.webhook_schemes.clone(),

@@ -1,9 +1,10 @@
-//! The `tenant-api` binary: parse configuration, start telemetry, serve until SIGTERM/Ctrl-C.
+//! The `tenant-api` binary: read `.env`, parse configuration, start telemetry, serve until SIGTERM/Ctrl-C.
 
 use clap::Parser;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    provisioning::settings::load_dotenv().map_err(anyhow::Error::msg)?;
     let config = tenant_api::config::Config::parse();
     let _telemetry =
         provisioning::telemetry::init("tenant-api", config.environment, &config.telemetry);

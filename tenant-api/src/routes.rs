@@ -4,7 +4,6 @@
 //! path from the handler's `#[utoipa::path]` annotation: [`platform`] is at once their router and
 //! the OpenAPI document of Treaty's additions ([`crate::openapi`]).
 
-use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -33,7 +32,6 @@ pub fn router(state: AppState) -> Router {
         .merge(broker)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(axum::middleware::from_fn(
             broker::conventions::broker_headers,
         ))

@@ -7,7 +7,7 @@
 
 use std::fs::OpenOptions;
 use std::io::{ErrorKind, Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
@@ -37,6 +37,7 @@ impl LocalKms {
         let mut key = Zeroizing::new([0u8; 32]);
         match OpenOptions::new().read(true).open(path) {
             Ok(mut file) => {
+                refuse_shared_file(&file, path)?;
                 let mut contents = Zeroizing::new(Vec::new());
                 file.read_to_end(&mut contents)
                     .map_err(|e| err(e.to_string()))?;
@@ -148,6 +149,29 @@ impl KeyProvider for LocalKms {
     }
 }
 
+/// A master key readable by anyone but its owner is a leaked key: refuse it, naming the fix.
+fn refuse_shared_file(file: &std::fs::File, path: &Path) -> Result<(), KeyError> {
+    let mode = file
+        .metadata()
+        .map_err(|e| KeyError::MasterKeyFile {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(KeyError::MasterKeyFile {
+            path: path.display().to_string(),
+            reason: format!(
+                "it is readable or writable by group or others (mode {:o}); run `chmod 600 {}`",
+                mode & 0o777,
+                path.display()
+            ),
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::PermissionsExt;
@@ -192,9 +216,31 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("short.key");
         std::fs::write(&path, b"too short").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         assert!(matches!(
             LocalKms::open_or_create(&path),
             Err(KeyError::MasterKeyFile { .. })
         ));
+    }
+
+    #[test]
+    fn a_master_key_file_others_can_read_is_refused_with_the_chmod_to_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        LocalKms::open_or_create(&path).unwrap();
+        for mode in [0o640, 0o604, 0o660] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            let message = match LocalKms::open_or_create(&path) {
+                Err(err @ KeyError::MasterKeyFile { .. }) => err.to_string(),
+                Err(other) => panic!("wrong error {other}"),
+                Ok(_) => panic!("mode {mode:o} accepted"),
+            };
+            assert!(
+                message.contains(&format!("chmod 600 {}", path.display())),
+                "{message}"
+            );
+        }
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400)).unwrap();
+        LocalKms::open_or_create(&path).unwrap();
     }
 }

@@ -224,7 +224,15 @@ async fn offline_mode_sets_the_plan_directly_and_stripe_routes_say_so() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn production_without_stripe_refuses_to_start_unless_offline_is_explicit() {
     let env = TestEnv::new().await;
-    let production = ["--environment", "production", "--smtp-host", "127.0.0.1"];
+    // The test server has no TLS; production's TLS check is tested in `startup_checks`.
+    let production = [
+        "--environment",
+        "production",
+        "--smtp-host",
+        "127.0.0.1",
+        "--allow-unverified-database-tls",
+        "true",
+    ];
     let cli =
         control_plane::config::Cli::try_parse_from(env.control_plane_args(&production)).unwrap();
     let err = control_plane::app::Application::build(cli.config)

@@ -204,6 +204,62 @@ async fn a_tenant_role_cannot_connect_to_another_tenants_database() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_role_cannot_create_schemas_or_tables_that_would_shadow_the_broker_schema() {
+    let env = TestEnv::new().await;
+    let cp = env.start_control_plane().await;
+    let tenant = signup(&cp, "shadow").await;
+    let tenant = registry::find(&env.control, TenantId(tenant.tenant_id))
+        .await
+        .unwrap()
+        .unwrap();
+    let password = tenant_password(&env, &tenant).await;
+    let mut own = as_role(&tenant.db_role, &password, &tenant.db_name)
+        .connect()
+        .await
+        .expect("the tenant role reaches its database");
+    for (statement, what) in [
+        ("create schema shadow", "a schema"),
+        ("create table public.shadow (id int)", "a table in public"),
+        ("create view public.shadow as select 1", "a view in public"),
+        (
+            "create function public.shadow() returns int language sql as 'select 1'",
+            "a function in public",
+        ),
+    ] {
+        let err = sqlx::query(statement).execute(&mut own).await.unwrap_err();
+        assert_eq!(sqlstate(&err), "42501", "{what} must be refused: {err}");
+    }
+    // Not the owner: it cannot give itself CREATE back (PostgreSQL only warns that nothing was
+    // granted).
+    let regrant = format!(
+        "grant create on database \"{}\" to \"{}\"",
+        tenant.db_name, tenant.db_role
+    );
+    let _ = sqlx::query(&regrant).execute(&mut own).await;
+    let err = sqlx::query("create schema shadow")
+        .execute(&mut own)
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&err), "42501", "after re-granting CREATE: {err}");
+    // The search path is pinned with temporary objects last: a temporary table of a broker
+    // table's name does not shadow it.
+    let path: String = sqlx::query_scalar("show search_path")
+        .fetch_one(&mut own)
+        .await
+        .unwrap();
+    assert_eq!(path, "public, pg_temp");
+    sqlx::query("create temporary table pacticipant (shadowed boolean)")
+        .execute(&mut own)
+        .await
+        .unwrap();
+    sqlx::query("select name from pacticipant")
+        .fetch_all(&mut own)
+        .await
+        .expect("unqualified names still reach the broker's table");
+    own.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_router_role_reads_the_routing_views_and_nothing_else() {
     let env = TestEnv::new().await;
     let cp = env.start_control_plane().await;
@@ -284,4 +340,65 @@ async fn secrets_are_stored_only_sealed_or_hashed() {
         .unwrap_data_key(TenantId::new(), &wrapped)
         .await
         .is_err());
+}
+
+/// Collects everything a `tracing` subscriber writes.
+#[derive(Clone, Default)]
+struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
+    type Writer = Capture;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[test]
+fn the_router_roles_password_verifier_never_reaches_a_statement_log() {
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(capture.clone())
+        .finish();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(subscriber, || {
+        runtime.block_on(async {
+            // Creates the router role once; setting its password again takes the other path.
+            let env = TestEnv::new().await;
+            sqlx::query("select 'this statement is logged'")
+                .execute(&env.control)
+                .await
+                .unwrap();
+            control_plane::setup::ensure_router_login(
+                &env.control,
+                &env.router_role,
+                &"another-router-password".to_owned().into(),
+            )
+            .await
+            .unwrap();
+        })
+    });
+    let log = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        log.contains("this statement is logged"),
+        "the capture sees sqlx's statement log"
+    );
+    assert!(
+        !log.contains("SCRAM-SHA-256$"),
+        "a router password verifier was logged"
+    );
 }

@@ -85,7 +85,7 @@ pub async fn resolve(state: &AppState, parts: &Parts) -> Result<TenantContext, E
         parts,
         config.trust_forwarded_headers,
         &config.tenant_urls.scheme,
-    )
+    )?
     .ok_or_else(|| Error::UnknownHost(String::new()))?;
     let key = match host::target(&host.name, &config.tenant_urls.base_domain) {
         HostTarget::Tenant(subdomain) => RouteKey::Subdomain(subdomain),

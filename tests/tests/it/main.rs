@@ -3,6 +3,7 @@
 
 mod accounts;
 mod aws_kms;
+mod bad_input;
 mod billing_flow;
 mod billing_limits_cli;
 mod billing_offline;
@@ -33,6 +34,7 @@ mod pacts_for_verification;
 mod pipeline_scenario;
 mod pool_budget;
 mod publish;
+mod random_requests;
 mod routing;
 mod sessions;
 mod signup;

@@ -148,8 +148,8 @@ impl Application {
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-            .await
-            .context("serving HTTP")?;
+        .await
+        .context("serving HTTP")?;
         stop.cancel();
         let _ = tokio::join!(invalidation, reaper, usage);
         state.pools.close_all().await;

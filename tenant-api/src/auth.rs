@@ -57,7 +57,8 @@ pub struct TokenVerifier {
 const REQUIRED: &str =
     "a valid API token for this tenant is required (Authorization: Bearer <token>)";
 
-const TOO_MANY: &str = "too many requests with unknown API tokens from this address; try again in a minute";
+const TOO_MANY: &str =
+    "too many requests with unknown API tokens from this address; try again in a minute";
 
 /// How long "no such token" is believed (a new token's notification clears it anyway).
 const UNKNOWN_TTL: Duration = Duration::from_secs(30);
@@ -110,10 +111,7 @@ impl TokenVerifier {
                 if self.failures.exhausted(client).await {
                     return Err(Error::TooManyRequests(TOO_MANY));
                 }
-                let loaded = self
-                    .grants
-                    .try_get_with(hash.0, self.load(hash))
-                    .await;
+                let loaded = self.grants.try_get_with(hash.0, self.load(hash)).await;
                 match loaded {
                     Ok(grant) => grant,
                     Err(err) => match err.as_ref() {

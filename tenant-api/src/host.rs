@@ -203,10 +203,9 @@ mod tests {
 
     #[test]
     fn the_base_url_keeps_the_port_and_honours_trusted_proxies_only() {
-        let direct =
-            request_host(&parts(&[("host", "Acme.localhost:9292")]), false, "http")
-                .unwrap()
-                .unwrap();
+        let direct = request_host(&parts(&[("host", "Acme.localhost:9292")]), false, "http")
+            .unwrap()
+            .unwrap();
         assert_eq!(
             direct,
             RequestHost {
@@ -220,9 +219,13 @@ mod tests {
             ("x-forwarded-host", "acme.treaty.example"),
             ("x-forwarded-proto", "https"),
         ];
-        let trusted = request_host(&parts(&proxied), true, "http").unwrap().unwrap();
+        let trusted = request_host(&parts(&proxied), true, "http")
+            .unwrap()
+            .unwrap();
         assert_eq!(trusted.base_url, "https://acme.treaty.example");
-        let untrusted = request_host(&parts(&proxied), false, "http").unwrap().unwrap();
+        let untrusted = request_host(&parts(&proxied), false, "http")
+            .unwrap()
+            .unwrap();
         assert_eq!(untrusted.base_url, "http://10.0.0.5:9292");
         assert_eq!(
             request_host(&parts(&[("host", "[::1]:9292")]), false, "http")

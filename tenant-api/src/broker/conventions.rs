@@ -167,10 +167,9 @@ async fn rewrite_request(
         return problem(status, &base_url, kind, title, detail);
     }
     if request.uri().query().is_some_and(has_nul) {
-        let mut response = Error::BadRequest(
-            "the query string cannot contain a NUL character (%00)".to_owned(),
-        )
-        .into_response();
+        let mut response =
+            Error::BadRequest("the query string cannot contain a NUL character (%00)".to_owned())
+                .into_response();
         add_broker_headers(&mut response);
         return response;
     }

@@ -14,11 +14,11 @@ use super::badges::PseudoBranchStatus;
 use super::hal::{self, HalBody};
 use super::matrix::render::{format_date, table};
 use super::matrix::{text_response, wants_text};
+use super::pagination::MAX_PAGE_SIZE;
 use super::store::matrix as matrix_store;
 use super::store::reports::{self, BadgePact, BadgeVerification, DashboardItem};
 use crate::error::{Error, FieldErrors, Result};
 use crate::gate::TenantContext;
-use super::pagination::MAX_PAGE_SIZE;
 
 /// The page asked for: `(page, size)`.
 fn pagination(query: &HashMap<String, String>) -> Result<(i64, i64)> {

@@ -92,7 +92,12 @@ impl Setup {
     }
 }
 
-async fn send_json(broker: &Broker, method: Method, path: &str, body: &str) -> (StatusCode, String) {
+async fn send_json(
+    broker: &Broker,
+    method: Method,
+    path: &str,
+    body: &str,
+) -> (StatusCode, String) {
     let response = broker
         .client
         .authed(method, path, &broker.tenant.read_write)
@@ -120,7 +125,12 @@ async fn nul_characters_in_paths_queries_and_json_are_refused_with_400() {
         "/pacticipants?q=%00",
     ] {
         let reply = broker.get(path).await;
-        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "GET {path}: {}", reply.text);
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "GET {path}: {}",
+            reply.text
+        );
         assert!(reply.text.contains("NUL"), "GET {path}: {}", reply.text);
     }
 
@@ -212,7 +222,9 @@ async fn hosts_that_are_not_dns_names_or_ip_literals_are_refused_before_any_look
     );
     let still = setup.get("/pacticipants", &setup.host(), &token).await;
     assert_eq!(still.status, 200, "{}", still.text);
-    let ipv6 = setup.get("/diagnostic/status/heartbeat", "[::1]:9292", &token).await;
+    let ipv6 = setup
+        .get("/diagnostic/status/heartbeat", "[::1]:9292", &token)
+        .await;
     assert_eq!(ipv6.status, 200, "{}", ipv6.text);
 }
 
@@ -234,7 +246,9 @@ async fn random_custom_domains_cost_a_bounded_number_of_lookups_per_client() {
     assert_eq!(setup.api.directory.database_queries() - before, 5);
 
     // A miss already looked up is answered from the cache, even now.
-    let again = setup.get("/pacticipants", "random-0.example.org", &token).await;
+    let again = setup
+        .get("/pacticipants", "random-0.example.org", &token)
+        .await;
     assert_eq!(again.status, 404, "{}", again.text);
     assert_eq!(setup.api.directory.database_queries() - before, 5);
     // The tenant's own host is unaffected.
@@ -313,7 +327,12 @@ async fn page_sizes_and_matrix_limits_have_a_maximum() {
         ("/dashboard?size=1001", "size"),
     ] {
         let reply = broker.get(path).await;
-        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{path}: {}", reply.text);
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{path}: {}",
+            reply.text
+        );
         assert_eq!(
             reply.json()["errors"][field][0],
             "must be less than or equal to 1000",

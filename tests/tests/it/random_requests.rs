@@ -88,8 +88,27 @@ fn segment(rng: &mut StdRng, known: &Known) -> String {
 
 fn query_value(rng: &mut StdRng, known: &Known) -> String {
     let fixed = [
-        "", "1", "0", "-5", "1001", "abc", "true", "false", "%00", "%FF", "cvpv", "cvp", "cp",
-        "bogus", "Web", "Orders", "main", "prod", "1e400", "9223372036854775808", "%5B",
+        "",
+        "1",
+        "0",
+        "-5",
+        "1001",
+        "abc",
+        "true",
+        "false",
+        "%00",
+        "%FF",
+        "cvpv",
+        "cvp",
+        "cp",
+        "bogus",
+        "Web",
+        "Orders",
+        "main",
+        "prod",
+        "1e400",
+        "9223372036854775808",
+        "%5B",
     ];
     match rng.gen_range(0..8) {
         0 => segment(rng, known),
@@ -141,7 +160,13 @@ fn query(rng: &mut StdRng, known: &Known) -> String {
         let key = keys.choose(rng).copied().unwrap_or("q");
         match rng.gen_range(0..10) {
             0 => pairs.push(key.to_owned()),
-            1 => pairs.push(["&", "=", "%", "&&=&", "a=b=c"].choose(rng).copied().unwrap_or("").to_owned()),
+            1 => pairs.push(
+                ["&", "=", "%", "&&=&", "a=b=c"]
+                    .choose(rng)
+                    .copied()
+                    .unwrap_or("")
+                    .to_owned(),
+            ),
             2 => {
                 let depth = rng.gen_range(1..80);
                 pairs.push(format!("{}=1", "a".to_owned() + &"%5Bb%5D".repeat(depth)));
@@ -215,12 +240,19 @@ fn body(rng: &mut StdRng, known: &Known) -> Vec<u8> {
             text.push_str(&"]".repeat(depth));
             text.into_bytes()
         }
-        4 => ["null", "[]", "\"text\"", "42", "{\"a\":1,\"a\":2}", "{\"\u{e9}\":\"\\u00e9\"}"]
-            .choose(rng)
-            .copied()
-            .unwrap_or("null")
-            .as_bytes()
-            .to_vec(),
+        4 => [
+            "null",
+            "[]",
+            "\"text\"",
+            "42",
+            "{\"a\":1,\"a\":2}",
+            "{\"\u{e9}\":\"\\u00e9\"}",
+        ]
+        .choose(rng)
+        .copied()
+        .unwrap_or("null")
+        .as_bytes()
+        .to_vec(),
         5 => {
             let mut bytes = b"{\"name\":\"".to_vec();
             bytes.extend_from_slice(&[0xFF, 0xFE, 0xC3]);
@@ -253,7 +285,12 @@ fn fill(template: &str, rng: &mut StdRng, known: &Known) -> String {
         }
     }
     if rng.gen_bool(0.1) {
-        path.push_str([".json", ".csv", ".svg", ".yaml", ".xml", "/"].choose(rng).copied().unwrap_or(""));
+        path.push_str(
+            [".json", ".csv", ".svg", ".yaml", ".xml", "/"]
+                .choose(rng)
+                .copied()
+                .unwrap_or(""),
+        );
     }
     if path.is_empty() {
         path.push('/');
@@ -292,7 +329,11 @@ fn generate(
     let token = match rng.gen_range(0..10) {
         0 => None,
         1 => Some(broker.tenant.read_only.clone()),
-        2 => Some(provisioning::api_token::ApiToken::generate().reveal().to_owned()),
+        2 => Some(
+            provisioning::api_token::ApiToken::generate()
+                .reveal()
+                .to_owned(),
+        ),
         3 => Some("trty_garbage".to_owned()),
         _ => Some(broker.tenant.read_write.clone()),
     };
@@ -364,7 +405,13 @@ async fn random_malformed_requests_never_get_a_server_error() {
 
     let broker = Broker::start("random-requests").await;
     broker
-        .publish("Web", "1", Some("main"), &["prod"], &[("Orders", &["a", "b"])])
+        .publish(
+            "Web",
+            "1",
+            Some("main"),
+            &["prod"],
+            &[("Orders", &["a", "b"])],
+        )
         .await;
     let known = Known {
         sha: broker.sha("Orders", "Web", "1").await,

@@ -45,8 +45,8 @@ impl ClientKey {
                     .iter()
                     .filter_map(|v| v.to_str().ok())
                     .flat_map(|v| v.split(','))
-                    .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
-                    .last()
+                    .next_back()
+                    .and_then(|hop| hop.trim().parse::<IpAddr>().ok())
             })
             .flatten();
         let peer = parts

@@ -108,6 +108,18 @@ pub fn parse_authority(raw: &str) -> Result<(String, String), InvalidHost> {
     if authority.as_str().contains('@') {
         return Err(InvalidHost::new(raw, "it has user information"));
     }
+    let after_host = authority
+        .as_str()
+        .rsplit_once(']')
+        .map_or(authority.as_str(), |(_, rest)| rest);
+    if let Some((_, port)) = after_host.rsplit_once(':') {
+        if !port.is_empty() && authority.port_u16().is_none() {
+            return Err(InvalidHost::new(
+                raw,
+                "its port is not a number from 0 to 65535",
+            ));
+        }
+    }
     let host = authority.host().to_ascii_lowercase();
     if let Some(literal) = host.strip_prefix('[') {
         let Some(v6) = literal.strip_suffix(']') else {
@@ -249,6 +261,7 @@ mod tests {
             "a..localhost",
             "user@acme.localhost",
             "acme.localhost:port",
+            "acme.localhost:99999",
             "\u{e9}t\u{e9}.localhost",
         ] {
             assert!(parse_authority(bad).is_err(), "{bad:?} was accepted");

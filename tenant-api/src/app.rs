@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::TokenVerifier;
 use crate::config::Config;
 use crate::directory::{RedisCache, TenantDirectory};
+use crate::failed_lookups::FailedLookups;
 use crate::keyring::Keyring;
 use crate::pools::{PoolManager, PoolSettings};
 use crate::state::AppState;
@@ -54,10 +55,17 @@ impl Application {
             }
             None => None,
         };
-        let directory = Arc::new(TenantDirectory::new(router_db.clone(), redis, route_ttl));
+        let failures = Arc::new(FailedLookups::new(config.failed_lookups_per_minute));
+        let directory = Arc::new(TenantDirectory::new(
+            router_db.clone(),
+            redis,
+            route_ttl,
+            failures.clone(),
+        ));
         let tokens = Arc::new(TokenVerifier::new(
             router_db.clone(),
             Duration::from_secs(config.token_cache_ttl_secs),
+            failures,
         ));
         let keyring = Arc::new(Keyring::new(keys));
         let pools = PoolManager::new(
@@ -108,6 +116,16 @@ impl Application {
         self.state.pools.clone()
     }
 
+    /// The token verifier, for tests that count its queries.
+    pub fn tokens(&self) -> Arc<TokenVerifier> {
+        self.state.tokens.clone()
+    }
+
+    /// The tenant directory, for tests that count its queries.
+    pub fn directory(&self) -> Arc<TenantDirectory> {
+        self.state.directory.clone()
+    }
+
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -131,10 +149,14 @@ impl Application {
         ));
 
         tracing::info!(address = %listener.local_addr()?, "tenant API listening on {}", listener.local_addr()?);
-        axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("serving HTTP")?;
+        // With the peer's address, which keys the per-client budget of failed lookups.
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")?;
         stop.cancel();
         let _ = tokio::join!(invalidation, reaper, usage);
         state.pools.close_all().await;

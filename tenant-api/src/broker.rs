@@ -27,7 +27,7 @@ pub mod matrix;
 pub mod metadata;
 mod metrics;
 pub mod names;
-mod pact_document;
+pub mod pact_document;
 mod pacticipants;
 mod pacts;
 pub mod pagination;

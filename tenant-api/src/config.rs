@@ -80,6 +80,10 @@ pub struct Config {
     /// How long a verified token is cached without a change notification, in seconds.
     #[arg(long, env = "TOKEN_CACHE_TTL_SECS", default_value_t = 60)]
     pub token_cache_ttl_secs: u64,
+    /// How many lookups of unknown API tokens or hosts one client (IP address, IPv6 /64) may
+    /// cause per minute; beyond that its uncached lookups are refused (429) without a query.
+    #[arg(long, env = "FAILED_LOOKUPS_PER_MINUTE", default_value_t = 60)]
+    pub failed_lookups_per_minute: u32,
     /// How often tokens' last-used times are written to the control database, in seconds.
     #[arg(long, env = "TOKEN_USAGE_FLUSH_SECS", default_value_t = 30)]
     pub token_usage_flush_secs: u64,

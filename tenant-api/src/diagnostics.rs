@@ -4,7 +4,9 @@
 //! The heartbeat answers on any host, without authentication and without touching a database,
 //! so load balancers can use it even while a database is down. The dependencies check reports
 //! the control database, Redis (when configured) and — on a tenant's host, for an authenticated
-//! caller — that tenant's database; it answers 503 when any of them is down.
+//! caller — that tenant's database; it answers 503 when any of them is down. On a bare host,
+//! where nobody authenticates, it says only ok or failed: error texts would tell an anonymous
+//! caller the names of hosts, users and databases.
 
 use std::time::Duration;
 
@@ -29,6 +31,8 @@ fn base_url(state: &AppState, parts: &Parts) -> String {
         state.config.trust_forwarded_headers,
         &state.config.tenant_urls.scheme,
     )
+    .ok()
+    .flatten()
     .map(|h| h.base_url)
     .unwrap_or_default()
 }
@@ -47,11 +51,15 @@ pub async fn heartbeat(State(state): State<AppState>, parts: Parts) -> HalBody {
     HalBody(json!({ "ok": true, "_links": { "self": { "href": href } } }))
 }
 
+/// One check's entry. Only an authenticated caller on a tenant's host (`detailed`) learns why a
+/// check failed: error texts name hosts, users and databases.
 fn outcome<E: std::fmt::Display>(
     result: Result<Result<(), E>, tokio::time::error::Elapsed>,
+    detailed: bool,
 ) -> Value {
     match result {
         Ok(Ok(())) => json!({ "ok": true }),
+        _ if !detailed => json!({ "ok": false }),
         Ok(Err(err)) => json!({ "ok": false, "error": { "message": err.to_string() } }),
         Err(_) => json!({ "ok": false, "error": { "message": "timed out" } }),
     }
@@ -76,6 +84,8 @@ pub async fn dependencies(State(state): State<AppState>, parts: Parts) -> Result
         state.config.trust_forwarded_headers,
         &state.config.tenant_urls.scheme,
     )
+    .ok()
+    .flatten()
     .map(|h| host::target(&h.name, &state.config.tenant_urls.base_domain))
     .is_some_and(|t| !matches!(t, HostTarget::Bare));
 
@@ -84,11 +94,16 @@ pub async fn dependencies(State(state): State<AppState>, parts: Parts) -> Result
         state.router_db.execute("select 1").await.map(drop)
     })
     .await;
-    report.insert("controlDatabase".into(), outcome(control));
+    // On a tenant's host the report is only sent once the caller has authenticated (below).
+    let detailed = on_tenant_host;
+    report.insert("controlDatabase".into(), outcome(control, detailed));
     if let Some(redis) = state.directory.redis() {
         report.insert(
             "redis".into(),
-            outcome(tokio::time::timeout(CHECK_TIMEOUT, redis.ping()).await),
+            outcome(
+                tokio::time::timeout(CHECK_TIMEOUT, redis.ping()).await,
+                detailed,
+            ),
         );
     }
     if on_tenant_host {
@@ -102,7 +117,7 @@ pub async fn dependencies(State(state): State<AppState>, parts: Parts) -> Result
             anyhow::Ok(())
         })
         .await;
-        report.insert("database".into(), outcome(tenant));
+        report.insert("database".into(), outcome(tenant, detailed));
     }
     let healthy = report.values().all(|check| check["ok"] == json!(true));
     report.insert(

@@ -28,6 +28,12 @@ pub type FieldErrors = BTreeMap<String, Vec<String>>;
 pub enum Error {
     #[error("no tenant is served at host {0:?}")]
     UnknownHost(String),
+    /// A `Host` that is not a DNS name or an IP literal (refused before any lookup).
+    #[error(transparent)]
+    InvalidHost(#[from] crate::host::InvalidHost),
+    /// Too many failed lookups (unknown tokens or hosts) from this client: refused without one.
+    #[error("{0}")]
+    TooManyRequests(&'static str),
     #[error("there is no tenant {0:?}")]
     UnknownTenant(String),
     #[error("tenant {subdomain:?} is being provisioned ({status}); try again shortly")]
@@ -115,6 +121,8 @@ impl Error {
                 (StatusCode::SERVICE_UNAVAILABLE, "tenant_not_ready")
             }
             Self::TenantSuspended(_) => (StatusCode::FORBIDDEN, "tenant_suspended"),
+            Self::InvalidHost(_) => (StatusCode::BAD_REQUEST, "invalid_host"),
+            Self::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             Self::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
@@ -151,6 +159,8 @@ impl Error {
         matches!(
             self,
             Self::UnknownHost(_)
+                | Self::InvalidHost(_)
+                | Self::TooManyRequests(_)
                 | Self::UnknownTenant(_)
                 | Self::TenantNotReady { .. }
                 | Self::TenantUnconfirmed(_)
@@ -280,7 +290,8 @@ impl IntoResponse for Error {
         *response.status_mut() = status;
         let headers = response.headers_mut();
         match report.code {
-            "tenant_not_ready" | "unavailable" | "database_unavailable" | "statement_timeout" => {
+            "tenant_not_ready" | "unavailable" | "database_unavailable" | "statement_timeout"
+            | "too_many_requests" => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             "unauthenticated" => {

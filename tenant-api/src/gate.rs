@@ -21,8 +21,9 @@ use provisioning::TenantStatus;
 use sqlx::pool::PoolConnection;
 use sqlx::{Connection, Postgres};
 
-use crate::directory::{BillingState, RouteKey, TenantRoute};
+use crate::directory::{BillingState, LookupError, RouteKey, TenantRoute};
 use crate::error::{Error, RetryOnFreshConnection};
+use crate::failed_lookups::ClientKey;
 use crate::host::{self, HostTarget};
 use crate::keyring::Keyring;
 use crate::pools::{PoolError, PoolManager};
@@ -113,17 +114,24 @@ pub async fn resolve(state: &AppState, parts: &Parts) -> Result<TenantContext, E
         parts,
         config.trust_forwarded_headers,
         &config.tenant_urls.scheme,
-    )
+    )?
     .ok_or_else(|| Error::UnknownHost(String::new()))?;
     let key = match host::target(&host.name, &config.tenant_urls.base_domain) {
         HostTarget::Tenant(subdomain) => RouteKey::Subdomain(subdomain),
         HostTarget::Foreign => RouteKey::CustomDomain(host.name.clone()),
         HostTarget::Bare => return Err(Error::UnknownHost(host.name)),
     };
+    let client = ClientKey::of(parts, config.trust_forwarded_headers);
     let route = state
         .directory
-        .lookup(&key)
-        .await?
+        .lookup(&key, client)
+        .await
+        .map_err(|err| match err {
+            LookupError::TooManyMisses => Error::TooManyRequests(
+                "too many requests for unknown hosts from this address; try again in a minute",
+            ),
+            LookupError::Failed(cause) => Error::Internal(cause),
+        })?
         .ok_or_else(|| match &key {
             RouteKey::Subdomain(subdomain) => Error::UnknownTenant(subdomain.to_string()),
             RouteKey::CustomDomain(_) => Error::UnknownHost(host.name.clone()),
@@ -145,7 +153,7 @@ pub async fn resolve(state: &AppState, parts: &Parts) -> Result<TenantContext, E
     tracing::Span::current().record("tenant", route.subdomain.as_str());
     let principal = state
         .tokens
-        .authenticate(&parts.headers, route.tenant_id)
+        .authenticate(&parts.headers, route.tenant_id, client)
         .await?;
     state.token_usage.record(principal.token_id);
     let writes = !read_only_may(&parts.method, parts.uri.path());

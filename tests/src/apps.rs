@@ -76,6 +76,9 @@ impl RunningControlPlane {
 pub struct RunningTenantApi {
     pub running: Running,
     pub pools: tenant_api::pools::PoolManager,
+    /// For tests that count the router database's token and host lookups.
+    pub tokens: std::sync::Arc<tenant_api::auth::TokenVerifier>,
+    pub directory: std::sync::Arc<tenant_api::directory::TenantDirectory>,
 }
 
 impl RunningTenantApi {
@@ -207,11 +210,17 @@ impl TestEnv {
             .expect("tenant API builds");
         let addr = app.local_addr();
         let pools = app.pools();
+        let (tokens, directory) = (app.tokens(), app.directory());
         let running = Running::spawn(addr, |stopped| {
             app.run(async move {
                 let _ = stopped.await;
             })
         });
-        RunningTenantApi { running, pools }
+        RunningTenantApi {
+            running,
+            pools,
+            tokens,
+            directory,
+        }
     }
 }

@@ -1,5 +1,9 @@
 //! Request bodies of the broker API: JSON only (415 otherwise), parsed with the failing field
 //! named, size-limited (413), and never a 500.
+//!
+//! A JSON string with a NUL character (`\u0000`) is refused with a 400 as soon as the body is
+//! read ([`refuse_nul`]): PostgreSQL can store NUL neither in `text` nor in `jsonb`, and would
+//! otherwise refuse it deep inside a write.
 
 use axum::body::Bytes;
 use axum::extract::{FromRef, FromRequest, Request};
@@ -51,8 +55,45 @@ where
                 Error::BadRequest(rejection.body_text())
             }
         })?;
+        refuse_nul(&bytes)?;
         Ok(Self(bytes))
     }
+}
+
+/// Whether a JSON text has a string with a NUL character. In valid JSON a NUL can only be
+/// written as the escape `\u0000` (a raw control character is a syntax error), and a backslash
+/// only occurs inside strings, so following the escapes is enough: no full parse.
+pub fn has_nul_escape(json: &[u8]) -> bool {
+    let mut i = 0;
+    while i < json.len() {
+        if json[i] == 0 {
+            return true;
+        }
+        if json[i] == b'\\' {
+            if json.get(i + 1) == Some(&b'u')
+                && json
+                    .get(i + 2..i + 6)
+                    .is_some_and(|hex| hex.iter().all(|b| *b == b'0'))
+            {
+                return true;
+            }
+            // Skip the escaped character, so `\\u0000` (a backslash, then text) is not a NUL.
+            i += 2;
+            continue;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// 400 when a JSON body has a string with a NUL character.
+pub fn refuse_nul(json: &[u8]) -> Result<(), Error> {
+    if has_nul_escape(json) {
+        return Err(Error::BadRequest(
+            "the request body cannot contain a NUL character (\\u0000) in a JSON string".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// A JSON request body deserialised into `T`.
@@ -84,4 +125,21 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
             Error::field(path, inner.to_string())
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nul_characters_are_found_in_json_strings_only_as_escapes() {
+        assert!(has_nul_escape(br#"{"name":"a\u0000b"}"#));
+        assert!(has_nul_escape(br#"{"a\u0000":1}"#));
+        assert!(has_nul_escape(b"{\"name\":\"a\0b\"}"));
+        assert!(has_nul_escape(br#"["\\\u0000"]"#));
+        assert!(!has_nul_escape(br#"{"name":"a\\u0000b"}"#));
+        assert!(!has_nul_escape(br#"{"name":"a\u0001b \u1000"}"#));
+        assert!(!has_nul_escape(br#"{"name":"trailing\"#));
+        assert!(!has_nul_escape(br#"{"n":"\u000"}"#));
+    }
 }

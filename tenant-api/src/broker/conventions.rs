@@ -1,8 +1,10 @@
 //! The Pact Broker's HTTP conventions, applied to every broker route
 //! (`pact-broker-api.md` §0; `lib/rack/pact_broker/*` and Webmachine in the Ruby broker).
 //!
-//! - **Before routing** ([`before_routing`]): a path with an empty segment (`//`) is a 404 and a
-//!   decoded path with a new line or tab a 422, both as problem JSON; a path ending in `.json`,
+//! - **Before routing** ([`before_routing`]): a host that is no DNS name or IP literal is a 400
+//!   (problem JSON); a path with an empty segment (`//`) is a 404, a decoded path with a new
+//!   line or tab a 422 and one with a NUL a 400, all as problem JSON; a query string with a NUL
+//!   (`%00`) is a 400 in the broker's shape (PostgreSQL cannot store NUL in text); a path ending in `.json`,
 //!   `.csv`, `.svg` or `.yaml` loses the extension and gets the matching `Accept`
 //!   (`/…/badge.svg` is `/…/badge` with `Accept: image/svg+xml`).
 //! - **Methods** (also in [`before_routing`], on the way out; the 405 itself comes from the
@@ -110,44 +112,66 @@ pub fn strip_extension(path: &str) -> Option<(&str, &'static str)> {
 
 async fn rewrite_request(
     State(config): State<Arc<Config>>,
-    mut request: Request,
+    request: Request,
     next: Next,
 ) -> Response {
-    let path = request.uri().path().to_owned();
-    if path.contains("//") || path.contains('\n') || path.contains('\t') || {
-        let decoded = percent_encoding::percent_decode_str(&path).decode_utf8_lossy();
-        decoded.contains('\n') || decoded.contains('\t')
-    } {
-        let (parts, _) = request.into_parts();
-        let base_url = host::request_host(
-            &parts,
-            config.trust_forwarded_headers,
-            &config.tenant_urls.scheme,
-        )
-        .map(|h| h.base_url)
-        .unwrap_or_default();
-        if path.contains("//") {
-            return problem(
-                StatusCode::NOT_FOUND,
-                &base_url,
-                "not-found",
-                "Not Found",
-                "Empty path component found",
-            );
+    let (parts, body) = request.into_parts();
+    let base_url = match host::request_host(
+        &parts,
+        config.trust_forwarded_headers,
+        &config.tenant_urls.scheme,
+    ) {
+        Ok(host) => host.map(|h| h.base_url).unwrap_or_default(),
+        Err(invalid) => {
+            let mut response = Error::from(invalid).into_response();
+            add_broker_headers(&mut response);
+            return response;
         }
-        let decoded = percent_encoding::percent_decode_str(&path).decode_utf8_lossy();
-        let detail = if decoded.contains('\n') {
-            "URL path cannot contain a new line character."
-        } else {
-            "URL path cannot contain a tab character."
-        };
-        return problem(
+    };
+    let mut request = Request::from_parts(parts, body);
+    let path = request.uri().path().to_owned();
+    let decoded = percent_encoding::percent_decode_str(&path).collect::<Vec<u8>>();
+    let refusal = if path.contains("//") {
+        Some((
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Not Found",
+            "Empty path component found",
+        ))
+    } else if decoded.contains(&b'\n') {
+        Some((
             StatusCode::UNPROCESSABLE_ENTITY,
-            &base_url,
             "invalid-request-parameter-value",
             "Unprocessable",
-            detail,
-        );
+            "URL path cannot contain a new line character.",
+        ))
+    } else if decoded.contains(&b'\t') {
+        Some((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-request-parameter-value",
+            "Unprocessable",
+            "URL path cannot contain a tab character.",
+        ))
+    } else if decoded.contains(&0) {
+        // PostgreSQL cannot store a NUL in text: refused here rather than by the database.
+        Some((
+            StatusCode::BAD_REQUEST,
+            "invalid-request-parameter-value",
+            "Bad Request",
+            "URL path cannot contain a NUL character (%00).",
+        ))
+    } else {
+        None
+    };
+    if let Some((status, kind, title, detail)) = refusal {
+        return problem(status, &base_url, kind, title, detail);
+    }
+    if request.uri().query().is_some_and(has_nul) {
+        let mut response =
+            Error::BadRequest("the query string cannot contain a NUL character (%00)".to_owned())
+                .into_response();
+        add_broker_headers(&mut response);
+        return response;
     }
     if let Some((stripped, accept)) = strip_extension(&path) {
         let path_and_query = match request.uri().query() {
@@ -167,6 +191,11 @@ async fn rewrite_request(
     }
     let is_options = request.method() == Method::OPTIONS;
     allowed_methods(is_options, next.run(request).await)
+}
+
+/// Whether form-decoding `text` gives a NUL byte (only `%00` can: a raw NUL is no valid URI).
+fn has_nul(text: &str) -> bool {
+    percent_encoding::percent_decode_str(text).any(|b| b == 0)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -525,6 +554,7 @@ impl RequestBody {
                 index + 1
             )));
         }
+        super::body::refuse_nul(&self.bytes)?;
         match serde_json::from_slice::<Value>(&self.bytes) {
             Ok(Value::Object(object)) => Ok(Some(object)),
             Ok(other) => Err(Error::BadRequest(format!(

@@ -14,6 +14,7 @@ use super::badges::PseudoBranchStatus;
 use super::hal::{self, HalBody};
 use super::matrix::render::{format_date, table};
 use super::matrix::{text_response, wants_text};
+use super::pagination::MAX_PAGE_SIZE;
 use super::store::matrix as matrix_store;
 use super::store::reports::{self, BadgePact, BadgeVerification, DashboardItem};
 use crate::error::{Error, FieldErrors, Result};
@@ -24,7 +25,15 @@ fn pagination(query: &HashMap<String, String>) -> Result<(i64, i64)> {
     let mut errors = FieldErrors::new();
     let mut number = |key: &str| -> Option<i64> {
         let value = query.get(key)?;
+        let is_size = key == "size" || key == "pageSize";
         match value.parse::<i64>() {
+            Ok(n) if is_size && n > MAX_PAGE_SIZE => {
+                errors.insert(
+                    key.to_owned(),
+                    vec![format!("must be less than or equal to {MAX_PAGE_SIZE}")],
+                );
+                None
+            }
             Ok(n) if n >= 1 => Some(n),
             Ok(_) => {
                 errors.insert(

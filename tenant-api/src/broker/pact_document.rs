@@ -41,6 +41,9 @@ pub struct ProviderState {
 impl PactDocument {
     /// Parses a pact; it must be a JSON object.
     pub fn parse(bytes: &[u8]) -> Result<Self, String> {
+        if super::body::has_nul_escape(bytes) {
+            return Err("the pact cannot contain a NUL character (\\u0000) in a string".into());
+        }
         match serde_json::from_slice::<Value>(bytes) {
             Ok(Value::Object(mut map)) => {
                 map.remove("_links");
@@ -303,6 +306,23 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    /// Found by the `pact_document` fuzz target: without correctly rounded float parsing, the
+    /// stored canonical text read back gave another number, so another text (and SHA).
+    #[test]
+    fn canonical_json_reads_back_as_itself() {
+        for text in [
+            r#"{"J":110.5888888888888880}"#,
+            r#"{"interactions":[{"n":0.1,"m":1e-7,"l":2.2250738585072014e-308}]}"#,
+        ] {
+            let pact = PactDocument::parse(text.as_bytes()).unwrap();
+            let stored = pact.canonical();
+            let again: Value = serde_json::from_str(&stored.json).unwrap();
+            assert_eq!(canonical_json(&again), stored.json, "{text}");
+            let reread = PactDocument::parse(stored.json.as_bytes()).unwrap();
+            assert_eq!(reread.canonical().json, stored.json, "{text}");
+        }
+    }
 
     fn doc(value: Value) -> PactDocument {
         PactDocument::parse(value.to_string().as_bytes()).unwrap()

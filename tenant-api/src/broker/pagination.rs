@@ -2,8 +2,8 @@
 //!
 //! A collection is paginated only when the request asks for it: `?page=&size=` (or the legacy
 //! `?pageNumber=&pageSize=`, read only when neither `page` nor `size` is present). Each value must
-//! be an integer ≥ 1 (400 with the broker's messages otherwise); a missing number is page 1, a
-//! missing size is 100. A paginated response carries `page{number,size,totalElements,totalPages}`
+//! be an integer ≥ 1, and a size at most [`MAX_PAGE_SIZE`] (400 with the broker's messages
+//! otherwise); a missing number is page 1, a missing size is 100. A paginated response carries `page{number,size,totalElements,totalPages}`
 //! and `_links.next` / `_links.previous` (`<resource url>?size=N&page=M`); an unpaginated one has
 //! neither. A few resources (branches) always paginate: they use [`PageRequest::or_default`].
 //!
@@ -28,6 +28,9 @@ use crate::error::{Error, FieldErrors};
 
 /// The page size when the request names a page but no size.
 pub const DEFAULT_PAGE_SIZE: i64 = 100;
+
+/// The largest page a request may ask for, so that no paginated request reads without bound.
+pub const MAX_PAGE_SIZE: i64 = 1000;
 
 /// One requested page (1-based).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,7 +71,15 @@ impl PageRequest {
                 // `?page=` is a given-but-empty value: it selects pagination with the default.
                 return Some(None);
             }
+            let is_size = key == "size" || key == "pageSize";
             match raw.parse::<i64>() {
+                Ok(n) if is_size && n > MAX_PAGE_SIZE => {
+                    errors
+                        .entry(key.to_owned())
+                        .or_default()
+                        .push(format!("must be less than or equal to {MAX_PAGE_SIZE}"));
+                    Some(None)
+                }
                 Ok(n) if n >= 1 => Some(Some(n)),
                 Ok(_) => {
                     errors
@@ -240,6 +251,12 @@ mod tests {
         assert_eq!(errors("pageSize=-1")["pageSize"].len(), 1);
         // legacy keys are validated even when the modern ones are used
         assert!(errors("page=1&pageNumber=x").contains_key("pageNumber"));
+        assert_eq!(
+            errors("size=1001")["size"],
+            vec!["must be less than or equal to 1000"]
+        );
+        assert_eq!(errors("pageSize=5000")["pageSize"].len(), 1);
+        assert!(PageRequest::from_query(Some("size=1000")).is_ok());
     }
 
     #[test]

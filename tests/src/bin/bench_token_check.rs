@@ -20,6 +20,7 @@ use reqwest::Method;
 use serde_json::json;
 use sqlx::postgres::PgPoolOptions;
 use tenant_api::auth::TokenVerifier;
+use tenant_api::failed_lookups::{ClientKey, FailedLookups};
 use tenant_api::token_usage::TokenUsage;
 use tests::tenant_client::signup;
 use tests::{TenantClient, TestEnv};
@@ -51,7 +52,12 @@ async fn main() -> anyhow::Result<()> {
         .max_connections(2)
         .connect(&env.router_url)
         .await?;
-    let verifier = TokenVerifier::new(router.clone(), Duration::from_secs(600));
+    let verifier = TokenVerifier::new(
+        router.clone(),
+        Duration::from_secs(600),
+        Arc::new(FailedLookups::new(60)),
+    );
+    let client = ClientKey::of(&axum::http::Request::new(()).into_parts().0, false);
     let usage = Arc::new(TokenUsage::new(router));
     let mut headers = HeaderMap::new();
     headers.insert(
@@ -60,12 +66,12 @@ async fn main() -> anyhow::Result<()> {
     );
     let tenant_id = provisioning::TenantId(tenant.tenant_id);
     for _ in 0..1_000 {
-        verifier.authenticate(&headers, tenant_id).await?;
+        verifier.authenticate(&headers, tenant_id, client).await?;
     }
     let mut samples = Vec::with_capacity(200_000);
     for _ in 0..200_000 {
         let started = Instant::now();
-        let principal = verifier.authenticate(&headers, tenant_id).await?;
+        let principal = verifier.authenticate(&headers, tenant_id, client).await?;
         usage.record(principal.token_id);
         samples.push(started.elapsed());
     }

@@ -4,6 +4,7 @@
 mod account_probing;
 mod accounts;
 mod aws_kms;
+mod bad_input;
 mod billing_flow;
 mod billing_limits_cli;
 mod billing_offline;
@@ -38,6 +39,7 @@ mod pacts_for_verification;
 mod pipeline_scenario;
 mod pool_budget;
 mod publish;
+mod random_requests;
 mod redis_down;
 mod routing;
 mod sessions;

@@ -109,6 +109,9 @@ impl Options {
     }
 }
 
+/// The most rows `/matrix` returns (`limit`; 100 when not given), as the broker bounds it.
+pub const MAX_LIMIT: i64 = 1000;
+
 /// Ruby's `String#to_i`: the leading integer, 0 when there is none.
 pub fn ruby_to_i(text: &str) -> i64 {
     let text = text.trim_start();
@@ -262,6 +265,13 @@ pub fn option_errors(options: &Options, environment_found: bool) -> Vec<String> 
         .is_some_and(|limit| ruby_to_i(limit) < 1)
     {
         errors.push("The limit must be 1 or greater.".to_owned());
+    }
+    if options
+        .limit
+        .as_deref()
+        .is_some_and(|limit| ruby_to_i(limit) > MAX_LIMIT)
+    {
+        errors.push(format!("The limit must be {MAX_LIMIT} or less."));
     }
     if let Some(latestby) = &options.unknown_latestby {
         errors.push(format!(

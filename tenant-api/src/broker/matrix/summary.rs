@@ -129,7 +129,7 @@ impl<'a> LivePairs<'a> {
             if row.provider_version_id.is_none() {
                 pairs.covered.insert(index);
             }
-            for selector in versions {
+            for &selector in versions {
                 let Some(version_id) = selector.version_id() else {
                     continue;
                 };
@@ -258,7 +258,7 @@ impl<'a> DeploymentStatusSummary<'a> {
             }
             for (row, live) in &self.live.missing {
                 let (consumer, _) = self.selectors_for_row(row);
-                messages.push(Reason::error(not_verified(consumer, Some(live))));
+                messages.push(Reason::error(not_verified(consumer, Some(*live))));
             }
         }
         let mut unique = Vec::with_capacity(messages.len());

@@ -122,7 +122,7 @@ async fn twenty_versions_on_one_new_branch_with_the_same_content_at_once() {
                     &broker,
                     &publish_body(
                         "Web",
-                        &format!("{round}.{i}"),
+                        &format!("{round}.0.{i}"),
                         Some(&format!("feat/{round}")),
                         &["dev"],
                         &contracts,

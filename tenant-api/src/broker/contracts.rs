@@ -21,8 +21,8 @@ use super::hal::{self, HalBody};
 use super::pact_document::PactDocument;
 use super::pacts::diff::formatted_diff;
 use super::pacts::links::pact_url;
-use super::pacts::publish::{potential_duplicate_messages, publication_events};
 use super::pacts::publish::Published;
+use super::pacts::publish::{potential_duplicate_messages, publication_events};
 use super::pacts::{conflict_message, publish_document, Mode};
 use super::store::pacts::{self as pact_store, Publication};
 use super::store::{pacticipants, versions};
@@ -453,7 +453,11 @@ pub async fn publish_contracts(
     // requests listing the same providers in opposite orders would deadlock); answered in the
     // request's order.
     let mut order: Vec<usize> = (0..request.contracts.len()).collect();
-    order.sort_by(|&a, &b| request.contracts[a].provider.cmp(&request.contracts[b].provider));
+    order.sort_by(|&a, &b| {
+        request.contracts[a]
+            .provider
+            .cmp(&request.contracts[b].provider)
+    });
     let mut written: Vec<(usize, Published)> = Vec::with_capacity(order.len());
     for index in order {
         let contract = &request.contracts[index];

@@ -279,8 +279,7 @@ async fn every_released_version_of_the_consumer_that_is_still_supported_is_check
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deployed_and_released_versions_on_both_sides_and_every_application_instance_are_checked()
-{
+async fn deployed_and_released_versions_on_both_sides_and_every_application_instance_are_checked() {
     let live = Live::new(2).await;
     let w = &live.w;
     // Mid is Foo's provider and Bar's consumer.

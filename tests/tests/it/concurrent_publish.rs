@@ -57,7 +57,11 @@ async fn assert_rows(db: &PgPool, expected: &[(&str, i64)]) {
 fn publish(broker: &Broker, body: &Value) -> reqwest::RequestBuilder {
     broker
         .client
-        .authed(Method::POST, "/contracts/publish", &broker.tenant.read_write)
+        .authed(
+            Method::POST,
+            "/contracts/publish",
+            &broker.tenant.read_write,
+        )
         .json(body)
 }
 
@@ -109,7 +113,9 @@ async fn twenty_versions_on_one_new_branch_with_the_same_content_at_once() {
     // ten rounds make it near certain.
     let providers = ["Orders", "Stock", "Billing", "Shipping"];
     let first: Vec<(&str, &[&str])> = providers.iter().map(|p| (*p, &["old"][..])).collect();
-    broker.publish("Web", "0.9", Some("main"), &[], &first).await;
+    broker
+        .publish("Web", "0.9", Some("main"), &[], &first)
+        .await;
     const ROUNDS: usize = 10;
     for round in 0..ROUNDS {
         let content = [format!("round {round}")];
@@ -235,7 +241,13 @@ async fn twenty_different_contents_for_one_version_at_once_leave_one_winner_and_
     let post = |description: String| {
         publish(
             &broker,
-            &publish_body("Web", "2", Some("main"), &[], &[("Orders", &[&description])]),
+            &publish_body(
+                "Web",
+                "2",
+                Some("main"),
+                &[],
+                &[("Orders", &[&description])],
+            ),
         )
     };
     let mut requests: Vec<_> = (0..AT_ONCE).map(|i| put(format!("put {i}"))).collect();

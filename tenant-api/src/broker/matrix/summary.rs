@@ -106,8 +106,7 @@ impl<'a> LivePairs<'a> {
             if selector.ignore || selector.original.environment.is_none() {
                 continue;
             }
-            if let (Some(pacticipant), Some(_)) = (selector.pacticipant_id, selector.version_id())
-            {
+            if let (Some(pacticipant), Some(_)) = (selector.pacticipant_id, selector.version_id()) {
                 live.entry(pacticipant).or_default().push(selector);
             }
         }

@@ -98,11 +98,13 @@ pub async fn add_to_branch(
     let branch_id: i64 = match created {
         Some(id) => id,
         None => {
-            sqlx::query_scalar("select branch_id from branch where pacticipant_id = $1 and name = $2")
-                .bind(pacticipant_id)
-                .bind(branch)
-                .fetch_one(&mut *conn)
-                .await?
+            sqlx::query_scalar(
+                "select branch_id from branch where pacticipant_id = $1 and name = $2",
+            )
+            .bind(pacticipant_id)
+            .bind(branch)
+            .fetch_one(&mut *conn)
+            .await?
         }
     };
     let added = sqlx::query(

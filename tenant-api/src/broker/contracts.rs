@@ -21,6 +21,7 @@ use super::hal::{self, HalBody};
 use super::pact_document::PactDocument;
 use super::pacts::diff::formatted_diff;
 use super::pacts::links::pact_url;
+use super::pacts::publish::Published;
 use super::pacts::publish::{potential_duplicate_messages, publication_events};
 use super::pacts::{conflict_message, publish_document, Mode};
 use super::store::pacts::{self as pact_store, Publication};
@@ -399,7 +400,12 @@ pub async fn publish_contracts(
             .into_response());
     }
 
-    let consumer = pacticipants::find_or_create(&mut tx, &request.pacticipant).await?;
+    // Every pacticipant first, in name order: concurrent publications lock them in one order.
+    let consumer = pacticipants::find_or_create_all(&mut tx, &names)
+        .await?
+        .into_iter()
+        .find(|p| p.name == request.pacticipant)
+        .ok_or_else(|| Error::Internal(anyhow::anyhow!("consumer not created")))?;
     let (version, created) =
         versions::find_or_create(&mut tx, consumer.pacticipant_id, &request.number).await?;
     if let Some(url) = &request.build_url {
@@ -443,7 +449,18 @@ pub async fn publish_contracts(
     let mut contract_links = Vec::new();
     let mut all_events = Vec::new();
     let limit = IntegrationLimit::of(&tenant);
-    for contract in &request.contracts {
+    // Written in provider order (each write locks its integration row until commit, so two
+    // requests listing the same providers in opposite orders would deadlock); answered in the
+    // request's order.
+    let mut order: Vec<usize> = (0..request.contracts.len()).collect();
+    order.sort_by(|&a, &b| {
+        request.contracts[a]
+            .provider
+            .cmp(&request.contracts[b].provider)
+    });
+    let mut written: Vec<(usize, Published)> = Vec::with_capacity(order.len());
+    for index in order {
+        let contract = &request.contracts[index];
         let published = publish_document(
             &mut tx,
             &consumer,
@@ -454,6 +471,10 @@ pub async fn publish_contracts(
             &limit,
         )
         .await?;
+        written.push((index, published));
+    }
+    written.sort_by_key(|(index, _)| *index);
+    for (contract, (_, published)) in request.contracts.iter().zip(written) {
         let Some(pact) = published.pact else {
             // Checked above; a concurrent publication changed the content since.
             return Err(Error::Conflict {

@@ -353,18 +353,20 @@ async fn every_released_version_in_an_environment_is_checked() {
     w.release("Bar", "9", "production").await;
     w.release("Bar", "8", "production").await;
 
-    // cvpv: each supported version of Bar counts; 9 failed. (A co-resident version that never
-    // verified the pact yields no row, as in the broker: the left join finds the others.)
+    // cvpv: each supported version of Bar counts; 9 failed, and 8 never verified the pact
+    // (no row: the missing pair is named and unknown, which outranks the failure as in the broker).
     let (_, body) = w
         .get("/can-i-deploy?pacticipant=Foo&version=1&environment=production")
         .await;
-    assert_eq!(deployable(&body), &json!(false), "{body}");
+    assert_eq!(deployable(&body), &Value::Null, "{body}");
     assert_eq!(
         reason(&body),
-        "The verification for the pact between version 1 of Foo and one of the versions of Bar currently in production (9) failed"
+        "The verification for the pact between version 1 of Foo and one of the versions of Bar currently in production (9) failed\n\
+         There is no verified pact between version 1 of Foo and one of the versions of Bar currently in production (8)"
     );
     assert_eq!(body["summary"]["success"], 1);
     assert_eq!(body["summary"]["failed"], 1);
+    assert_eq!(body["summary"]["unknown"], 1);
     assert_eq!(body["matrix"].as_array().unwrap().len(), 2);
 }
 

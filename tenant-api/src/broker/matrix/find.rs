@@ -52,12 +52,19 @@ pub async fn validate_options(
     Ok(option_errors(options, environment_found))
 }
 
-/// Runs the query.
+/// Runs the query. A question about an environment (as destination or in a selector) keeps one row per provider version
+/// (`cvpv`) whatever `latestby` the client sent: `cvp` or `cp` would collapse the versions that
+/// are live there side by side to the newest one and hide an older one's failure (broker #903).
 pub async fn find(
     conn: &mut PgConnection,
     selectors: &[UnresolvedSelector],
-    options: Options,
+    mut options: Options,
 ) -> sqlx::Result<QueryResults> {
+    let names_environment =
+        options.environment.is_some() || selectors.iter().any(|s| s.environment.is_some());
+    if names_environment && options.latestby.is_some() {
+        options.latestby = Some(LatestBy::Cvpv);
+    }
     let ignore_selectors = resolve(conn, &options.ignore, SelectorKind::Ignore, &[], None).await?;
     let specified = resolve(
         conn,

@@ -1,6 +1,13 @@
 //! The can-i-deploy decision over a matrix result: `deployable` (yes / no / unknown), the counts,
 //! and the reasons with their texts — the broker's `DeploymentStatusSummary` and
-//! `ReasonDecorator`, rule for rule, so the CLIs print the same words.
+//! `ReasonDecorator`, rule for rule, so the CLIs print the same words — plus one rule the broker
+//! lacks (its issue #903): when the question names an environment, every version of a provider
+//! that is live there (deployed, or released and still supported) must have verified the pact of
+//! each consumer version in question. A live version with no row for that consumer version is a
+//! missing pair, named in the reasons and counted as unknown, even when another live version of
+//! the same provider verified the pact.
+
+use std::collections::{HashMap, HashSet};
 
 use super::selectors::{Options, ResolvedSelector, SelectorKind};
 use crate::broker::store::matrix::{Integration, MatrixRow};
@@ -78,6 +85,62 @@ pub struct DeploymentStatusSummary<'a> {
     results: &'a QueryResults,
     dummy_selectors: Vec<ResolvedSelector>,
     required_without_row: Vec<&'a Integration>,
+    live: LivePairs<'a>,
+}
+
+/// The consumer version / live provider version pairs without a row (see the module doc).
+#[derive(Default)]
+struct LivePairs<'a> {
+    /// Each missing pair: the row that stands for its consumer version, and the live version.
+    missing: Vec<(&'a MatrixRow, &'a ResolvedSelector)>,
+    /// Unverified rows whose missing pairs name every live version instead (indexes into the
+    /// considered rows).
+    covered: HashSet<usize>,
+}
+
+impl<'a> LivePairs<'a> {
+    fn new(results: &'a QueryResults) -> Self {
+        // Live versions by provider: selectors for an environment that found a version.
+        let mut live: HashMap<i64, Vec<&ResolvedSelector>> = HashMap::new();
+        for selector in &results.resolved_selectors {
+            if selector.ignore || selector.original.environment.is_none() {
+                continue;
+            }
+            if let (Some(pacticipant), Some(_)) = (selector.pacticipant_id, selector.version_id()) {
+                live.entry(pacticipant).or_default().push(selector);
+            }
+        }
+        if live.is_empty() {
+            return Self::default();
+        }
+        let verified: HashSet<(i64, i64)> = results
+            .considered_rows
+            .iter()
+            .chain(results.ignored_rows.iter())
+            .filter_map(|row| Some((row.consumer_version_id, row.provider_version_id?)))
+            .collect();
+        let mut pairs = Self::default();
+        let mut seen: HashSet<(i64, i64)> = HashSet::new();
+        for (index, row) in results.considered_rows.iter().enumerate() {
+            let Some(versions) = live.get(&row.provider_id) else {
+                continue;
+            };
+            if row.provider_version_id.is_none() {
+                pairs.covered.insert(index);
+            }
+            for &selector in versions {
+                let Some(version_id) = selector.version_id() else {
+                    continue;
+                };
+                if !verified.contains(&(row.consumer_version_id, version_id))
+                    && seen.insert((row.consumer_version_id, version_id))
+                {
+                    pairs.missing.push((row, selector));
+                }
+            }
+        }
+        pairs
+    }
 }
 
 impl<'a> DeploymentStatusSummary<'a> {
@@ -103,7 +166,18 @@ impl<'a> DeploymentStatusSummary<'a> {
             results,
             dummy_selectors: dummy_selectors(results),
             required_without_row,
+            live: LivePairs::new(results),
         }
+    }
+
+    /// Unverified rows not accounted for by missing pairs.
+    fn unverified_rows(&self) -> impl Iterator<Item = &'a MatrixRow> + '_ {
+        self.results
+            .considered_rows
+            .iter()
+            .enumerate()
+            .filter(|(index, row)| row.success.is_none() && !self.live.covered.contains(index))
+            .map(|(_, row)| row)
     }
 
     pub fn counts(&self) -> Counts {
@@ -112,7 +186,8 @@ impl<'a> DeploymentStatusSummary<'a> {
             success: rows.iter().filter(|r| r.success == Some(true)).count(),
             failed: rows.iter().filter(|r| r.success == Some(false)).count(),
             unknown: self.required_without_row.len()
-                + rows.iter().filter(|r| r.success.is_none()).count(),
+                + self.unverified_rows().count()
+                + self.live.missing.len(),
             ignored: (!self.results.resolved_ignore_selectors.is_empty())
                 .then_some(self.results.ignored_rows.len()),
         }
@@ -129,7 +204,10 @@ impl<'a> DeploymentStatusSummary<'a> {
         {
             return Some(false);
         }
-        if rows.iter().any(|row| row.success.is_none()) || !self.required_without_row.is_empty() {
+        if rows.iter().any(|row| row.success.is_none())
+            || !self.required_without_row.is_empty()
+            || !self.live.missing.is_empty()
+        {
             return None;
         }
         Some(rows.iter().all(|row| row.success == Some(true)))
@@ -173,13 +251,13 @@ impl<'a> DeploymentStatusSummary<'a> {
                     describe(provider)
                 )));
             }
-            for row in results
-                .considered_rows
-                .iter()
-                .filter(|r| r.success.is_none())
-            {
+            for row in self.unverified_rows() {
                 let (consumer, provider) = self.selectors_for_row(row);
                 messages.push(Reason::error(not_verified(consumer, provider)));
+            }
+            for (row, live) in &self.live.missing {
+                let (consumer, _) = self.selectors_for_row(row);
+                messages.push(Reason::error(not_verified(consumer, Some(*live))));
             }
         }
         let mut unique = Vec::with_capacity(messages.len());
@@ -226,7 +304,10 @@ impl<'a> DeploymentStatusSummary<'a> {
 
     fn success_messages(&self) -> Vec<Reason> {
         let rows = &self.results.considered_rows;
-        if rows.iter().all(|r| r.success == Some(true)) && self.required_without_row.is_empty() {
+        if rows.iter().all(|r| r.success == Some(true))
+            && self.required_without_row.is_empty()
+            && self.live.missing.is_empty()
+        {
             if rows.is_empty() {
                 vec![Reason::success("There are no missing dependencies")]
             } else {
@@ -587,15 +668,29 @@ mod tests {
         assert_eq!(summary.counts().ignored, Some(0));
     }
 
-    #[test]
-    fn rows_no_selector_accounts_for_are_described_by_dummy_selectors() {
-        // Two selectors for Bar (two versions in prod), and a row whose provider version is
-        // neither: the broker falls back to a selector made up from the row.
-        let other = ResolvedSelector::for_version(
+    fn bar_tagged(version_id: i64, number: &str) -> ResolvedSelector {
+        ResolvedSelector::for_version(
             2,
             "Bar",
-            21,
-            "3",
+            version_id,
+            number,
+            None,
+            UnresolvedSelector {
+                tag: Some("prod".into()),
+                ..UnresolvedSelector::named("Bar")
+            },
+            SelectorKind::Specified,
+            false,
+            true,
+        )
+    }
+
+    fn bar_live(version_id: i64, number: &str) -> ResolvedSelector {
+        ResolvedSelector::for_version(
+            2,
+            "Bar",
+            version_id,
+            number,
             None,
             UnresolvedSelector {
                 environment: Some("prod".into()),
@@ -604,15 +699,80 @@ mod tests {
             SelectorKind::Inferred,
             false,
             true,
-        );
-        let r = results(
+        )
+    }
+
+    #[test]
+    fn rows_no_selector_accounts_for_are_described_by_dummy_selectors() {
+        // Two selectors for Bar (two versions with a tag), and a row whose provider version is
+        // neither: the broker falls back to a selector made up from the row.
+        let mut r = results(
             vec![row(("Foo", "1"), None, None)],
-            vec![foo_v1(), bar_in_prod(), other],
+            vec![foo_v1(), bar_tagged(20, "2"), bar_tagged(21, "3")],
         );
+        r.options.environment = None;
         let summary = DeploymentStatusSummary::new(&r);
         assert_eq!(
             summary.reasons()[0].text,
             "There is no verified pact between version 1 of Foo and any version of Bar"
         );
+    }
+
+    #[test]
+    fn a_live_version_that_never_verified_is_a_named_missing_pair() {
+        // Bar 2 (version id 20) verified Foo 1; Bar 3 (21), also live, never did.
+        let r = results(
+            vec![row(("Foo", "1"), Some(("Bar", "2")), Some(true))],
+            vec![foo_v1(), bar_live(20, "2"), bar_live(21, "3")],
+        );
+        let summary = DeploymentStatusSummary::new(&r);
+        assert_eq!(summary.deployable(), None);
+        assert_eq!(
+            summary.reasons(),
+            [Reason::error(
+                "There is no verified pact between version 1 of Foo and one of the versions of Bar currently in prod (3)".into()
+            )]
+        );
+        assert_eq!(
+            summary.counts(),
+            Counts {
+                success: 1,
+                failed: 0,
+                unknown: 1,
+                ignored: None
+            }
+        );
+    }
+
+    #[test]
+    fn an_unverified_pact_names_every_live_version() {
+        let r = results(
+            vec![row(("Foo", "1"), None, None)],
+            vec![foo_v1(), bar_live(20, "2"), bar_live(21, "3")],
+        );
+        let summary = DeploymentStatusSummary::new(&r);
+        assert_eq!(summary.deployable(), None);
+        let texts: Vec<String> = summary.reasons().into_iter().map(|r| r.text).collect();
+        assert_eq!(
+            texts,
+            [
+                "There is no verified pact between version 1 of Foo and one of the versions of Bar currently in prod (2)",
+                "There is no verified pact between version 1 of Foo and one of the versions of Bar currently in prod (3)"
+            ]
+        );
+        assert_eq!(summary.counts().unknown, 2);
+    }
+
+    #[test]
+    fn an_ignored_live_version_is_not_required() {
+        let mut ignored = bar_live(21, "3");
+        ignored.ignore = true;
+        let r = results(
+            vec![row(("Foo", "1"), Some(("Bar", "2")), Some(true))],
+            vec![foo_v1(), bar_live(20, "2"), ignored],
+        );
+        let summary = DeploymentStatusSummary::new(&r);
+        assert_eq!(summary.deployable(), Some(true));
+        assert_eq!(summary.counts().unknown, 0);
     }
 }

@@ -362,7 +362,12 @@ async fn write_pact(
             });
         }
     }
-    let consumer_row = pacticipants::find_or_create(&mut tx, &consumer).await?;
+    // Both pacticipants first, in name order, so concurrent publications lock them in one order.
+    let consumer_row = pacticipants::find_or_create_all(&mut tx, &[&consumer, &provider])
+        .await?
+        .into_iter()
+        .find(|p| p.name == consumer)
+        .ok_or_else(|| Error::Internal(anyhow::anyhow!("consumer not created")))?;
     let (version, _) =
         versions::find_or_create(&mut tx, consumer_row.pacticipant_id, &number).await?;
     let limit = IntegrationLimit::of(&tenant);

@@ -48,6 +48,23 @@ pub async fn find_or_create(conn: &mut PgConnection, name: &str) -> sqlx::Result
     }
 }
 
+/// Every pacticipant named, created if missing — in name order, so concurrent publications
+/// that create some of the same pacticipants take those row locks in one order and cannot
+/// deadlock on them (the broker's issue #987).
+pub async fn find_or_create_all(
+    conn: &mut PgConnection,
+    names: &[&str],
+) -> sqlx::Result<Vec<Pacticipant>> {
+    let mut sorted: Vec<&str> = names.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut found = Vec::with_capacity(sorted.len());
+    for name in sorted {
+        found.push(find_or_create(conn, name).await?);
+    }
+    Ok(found)
+}
+
 /// Everything the pacticipant resource shows about a pacticipant.
 #[derive(Clone, Debug, FromRow)]
 pub struct PacticipantRecord {

@@ -28,16 +28,13 @@ pub async fn find_or_create_content(
     provider_id: i64,
     pact: &CanonicalPact,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "with created as (
-            insert into pact_version (consumer_id, provider_id, sha, content, interactions_count, messages_count)
-            values ($1, $2, $3, $4, $5, $6)
-            on conflict on constraint pact_version_sha_key do nothing
-            returning pact_version_id)
-         select pact_version_id from created
-         union all
-         select pact_version_id from pact_version where consumer_id = $1 and provider_id = $2 and sha = $3
-         limit 1",
+    // Two statements: a single one's snapshot would miss the same content committed by a
+    // concurrent publication while this insert waited for it (READ COMMITTED).
+    let created: Option<i64> = sqlx::query_scalar(
+        "insert into pact_version (consumer_id, provider_id, sha, content, interactions_count, messages_count)
+         values ($1, $2, $3, $4, $5, $6)
+         on conflict on constraint pact_version_sha_key do nothing
+         returning pact_version_id",
     )
     .bind(consumer_id)
     .bind(provider_id)
@@ -45,8 +42,21 @@ pub async fn find_or_create_content(
     .bind(&pact.json)
     .bind(pact.interactions)
     .bind(pact.messages)
-    .fetch_one(conn)
-    .await
+    .fetch_optional(&mut *conn)
+    .await?;
+    match created {
+        Some(id) => Ok(id),
+        None => {
+            sqlx::query_scalar(
+                "select pact_version_id from pact_version where consumer_id = $1 and provider_id = $2 and sha = $3",
+            )
+            .bind(consumer_id)
+            .bind(provider_id)
+            .bind(&pact.sha)
+            .fetch_one(conn)
+            .await
+        }
+    }
 }
 
 /// What publishing content for a consumer version did.

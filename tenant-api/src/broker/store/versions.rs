@@ -84,20 +84,29 @@ pub async fn add_to_branch(
     branch: &str,
     auto_created: bool,
 ) -> sqlx::Result<bool> {
-    let branch_id: i64 = sqlx::query_scalar(
-        "with created as (
-            insert into branch (pacticipant_id, name) values ($1, $2)
-            on conflict on constraint branch_pacticipant_name_key do nothing
-            returning branch_id)
-         select branch_id from created
-         union all
-         select branch_id from branch where pacticipant_id = $1 and name = $2
-         limit 1",
+    // Insert, then read in a second statement: under READ COMMITTED one statement's snapshot
+    // would miss a branch a concurrent publication committed while this insert waited for it.
+    let created: Option<i64> = sqlx::query_scalar(
+        "insert into branch (pacticipant_id, name) values ($1, $2)
+         on conflict on constraint branch_pacticipant_name_key do nothing
+         returning branch_id",
     )
     .bind(pacticipant_id)
     .bind(branch)
-    .fetch_one(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await?;
+    let branch_id: i64 = match created {
+        Some(id) => id,
+        None => {
+            sqlx::query_scalar(
+                "select branch_id from branch where pacticipant_id = $1 and name = $2",
+            )
+            .bind(pacticipant_id)
+            .bind(branch)
+            .fetch_one(&mut *conn)
+            .await?
+        }
+    };
     let added = sqlx::query(
         "insert into branch_version (branch_id, version_id, pacticipant_id, auto_created)
          values ($1, $2, $3, $4) on conflict do nothing",

@@ -121,11 +121,9 @@ impl From<sqlx::Error> for Error {
                 code: "concurrent_update",
                 message: "a concurrent change conflicted with this one; retry the request".into(),
             },
-            DbFailure::DataException(message) => {
-                Self::BadRequest(format!(
-                    "the request has a value that cannot be stored or compared: {message}"
-                ))
-            }
+            DbFailure::DataException(message) => Self::BadRequest(format!(
+                "the request has a value that cannot be stored or compared: {message}"
+            )),
             _ => Self::Internal(err.into()),
         }
     }

@@ -290,7 +290,10 @@ impl IntoResponse for Error {
         *response.status_mut() = status;
         let headers = response.headers_mut();
         match report.code {
-            "tenant_not_ready" | "unavailable" | "database_unavailable" | "statement_timeout"
+            "tenant_not_ready"
+            | "unavailable"
+            | "database_unavailable"
+            | "statement_timeout"
             | "too_many_requests" => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }

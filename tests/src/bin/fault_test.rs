@@ -249,6 +249,8 @@ async fn main() -> anyhow::Result<()> {
     let key_file = env.master_key_file().display().to_string();
     let common = [
         ("TREATY_ENV", "production".to_owned()),
+        // The test's PostgreSQL is local, without TLS.
+        ("ALLOW_UNVERIFIED_DATABASE_TLS", "true".to_owned()),
         ("KEY_PROVIDER", "local".to_owned()),
         ("LOCAL_MASTER_KEY_FILE", key_file),
         ("REDIS_URL", redis_url.clone()),

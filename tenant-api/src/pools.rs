@@ -372,6 +372,9 @@ impl PoolManager {
             .options([
                 ("jit", "off".to_owned()),
                 ("max_parallel_workers_per_gather", "0".to_owned()),
+                // Also pinned on the role (provisioning); set here too so no object outside the
+                // broker's schema can ever be resolved first, whatever the role's settings.
+                ("search_path", "public,pg_temp".to_owned()),
                 (
                     "statement_timeout",
                     settings.statement_timeout.as_millis().to_string(),

@@ -91,8 +91,8 @@ pub async fn list_integrations(
         "_embedded": { "integrations": entries },
         "_links": { "self": { "href": resource_url, "title": "All integrations" } },
     });
-    if let Some(page) = page {
-        Page::new(page, total).decorate(&mut document, &resource_url);
+    if let Some(page) = Page::answer(page, total, integrations.len()) {
+        page.decorate(&mut document, &resource_url);
     }
     Ok(HalBody(document).into_response())
 }

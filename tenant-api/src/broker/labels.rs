@@ -49,8 +49,8 @@ pub async fn list_labels(
         "_embedded": { "labels": labels },
         "_links": { "self": { "title": "Labels", "href": resource_url } },
     });
-    if let Some(page) = page {
-        Page::new(page, total).decorate(&mut document, &resource_url);
+    if let Some(page) = Page::answer(page, total, labels.len()) {
+        page.decorate(&mut document, &resource_url);
     }
     Ok(HalBody(document))
 }

@@ -299,10 +299,11 @@ async fn list(
     let mut conn = tenant.db().await?;
     let (records, total) =
         store::list(&mut conn, &filter, page.map(|p| (p.limit(), p.offset()))).await?;
+    let returned = records.len();
     let views = views(&mut conn, records).await?;
     let mut document = collection_json(&tenant.base_url, &views, deprecated);
-    if let Some(page) = page {
-        Page::new(page, total).decorate(
+    if let Some(page) = Page::answer(page, total, returned) {
+        page.decorate(
             &mut document,
             &conventions::resource_url(&tenant.base_url, uri),
         );

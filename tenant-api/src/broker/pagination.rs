@@ -6,6 +6,9 @@
 //! otherwise); a missing number is page 1, a missing size is 100. A paginated response carries `page{number,size,totalElements,totalPages}`
 //! and `_links.next` / `_links.previous` (`<resource url>?size=N&page=M`); an unpaginated one has
 //! neither. A few resources (branches) always paginate: they use [`PageRequest::or_default`].
+//! A collection asked for whole that holds more than [`UNPAGINATED_MAX_ITEMS`] is answered with
+//! its first that many elements, `page` and a `next` link to the rest in pages of
+//! [`MAX_PAGE_SIZE`] (see [`Page::answer`]).
 //!
 //! Typical use in a handler:
 //!
@@ -25,6 +28,8 @@ use axum::http::request::Parts;
 use serde_json::{json, Value};
 
 use crate::error::{Error, FieldErrors};
+
+pub use super::store::UNPAGINATED_MAX_ITEMS;
 
 /// The page size when the request names a page but no size.
 pub const DEFAULT_PAGE_SIZE: i64 = 100;
@@ -157,6 +162,23 @@ impl Page {
         Self { request, total }
     }
 
+    /// The page an answer of `returned` elements out of `total` is: the one asked for or, when
+    /// the whole collection was asked for and the listing stopped at [`UNPAGINATED_MAX_ITEMS`],
+    /// its first page of that size; `None` for a whole collection answered whole.
+    pub fn answer(asked: Option<PageRequest>, total: i64, returned: usize) -> Option<Self> {
+        match asked {
+            Some(request) => Some(Self::new(request, total)),
+            None if total > returned as i64 => Some(Self::new(
+                PageRequest {
+                    number: 1,
+                    size: UNPAGINATED_MAX_ITEMS,
+                },
+                total,
+            )),
+            None => None,
+        }
+    }
+
     /// At least 1, even for an empty collection (as Sequel counts pages).
     pub fn total_pages(&self) -> i64 {
         let size = self.request.size.max(1);
@@ -189,9 +211,16 @@ impl Page {
         };
         let PageRequest { number, size } = self.request;
         if number < self.total_pages() {
+            // A page larger than a request may ask for (a whole collection cut short) continues
+            // in pages of the largest size a request may ask for.
+            let (next_size, next_number) = if size > MAX_PAGE_SIZE {
+                (MAX_PAGE_SIZE, number * size / MAX_PAGE_SIZE + 1)
+            } else {
+                (size, number + 1)
+            };
             links.insert(
                 "next".into(),
-                json!({ "href": format!("{resource_url}?size={size}&page={}", number + 1), "title": "Next page" }),
+                json!({ "href": format!("{resource_url}?size={next_size}&page={next_number}"), "title": "Next page" }),
             );
         }
         if number > 1 {
@@ -269,6 +298,28 @@ mod tests {
         assert_eq!(Page::new(request, 0).total_pages(), 1);
         assert_eq!(Page::new(request, 10).total_pages(), 1);
         assert_eq!(Page::new(request, 11).total_pages(), 2);
+    }
+
+    #[test]
+    fn a_whole_collection_cut_short_links_to_the_rest() {
+        assert_eq!(Page::answer(None, 5, 5), None);
+        let page = Page::answer(
+            None,
+            UNPAGINATED_MAX_ITEMS + 1,
+            UNPAGINATED_MAX_ITEMS as usize,
+        )
+        .expect("a cut-short collection is answered as a page");
+        let mut doc = json!({});
+        page.decorate(&mut doc, "http://x/t");
+        assert_eq!(doc["page"]["totalElements"], UNPAGINATED_MAX_ITEMS + 1);
+        // the next page starts right after the last element returned
+        let next_page = UNPAGINATED_MAX_ITEMS / MAX_PAGE_SIZE + 1;
+        assert_eq!(
+            doc["_links"]["next"]["href"],
+            format!("http://x/t?size={MAX_PAGE_SIZE}&page={next_page}")
+        );
+        let asked = PageRequest { number: 2, size: 3 };
+        assert_eq!(Page::answer(Some(asked), 9, 3), Some(Page::new(asked, 9)));
     }
 
     #[test]

@@ -307,9 +307,8 @@ async fn collection_json(
             "versions": old_versions,
         },
     });
-    if let Some(page) = collection.page {
-        Page::new(page, collection.total)
-            .decorate(&mut document, &conventions::resource_url(base, uri));
+    if let Some(page) = Page::answer(collection.page, collection.total, versions.len()) {
+        page.decorate(&mut document, &conventions::resource_url(base, uri));
     }
     Ok(document)
 }

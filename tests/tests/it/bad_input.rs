@@ -9,6 +9,7 @@ use std::time::Duration;
 use provisioning::api_token::ApiToken;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use tenant_api::broker::pagination::UNPAGINATED_MAX_ITEMS;
 use tests::tenant_client::{set_plan, signup};
 use tests::{RunningControlPlane, RunningTenantApi, Signup, TestEnv};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -355,4 +356,56 @@ async fn page_sizes_and_matrix_limits_have_a_maximum() {
     );
     let at_most = broker.get(&format!("{matrix}&limit=1000")).await;
     assert_eq!(at_most.status, StatusCode::OK, "{}", at_most.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_collection_is_answered_up_to_a_bound_with_a_link_to_the_rest() {
+    let broker = Broker::start("wholelist").await;
+    broker
+        .publish("Web", "1", Some("main"), &[], &[("Orders", &["a"])])
+        .await;
+    // Small collections asked for whole come whole, without pagination.
+    let small = broker.get_ok("/pacticipants").await;
+    assert!(small.get("page").is_none(), "{small}");
+    assert_eq!(
+        small["_embedded"]["pacticipants"].as_array().unwrap().len(),
+        2
+    );
+
+    // More pacticipants than a listing returns unpaginated (fixtures by SQL: 10,005 of them).
+    let extra = UNPAGINATED_MAX_ITEMS + 5;
+    sqlx::query("insert into pacticipant (name) select format('P%s', lpad(n::text, 6, '0')) from generate_series(1, $1) n")
+        .bind(extra)
+        .execute(&broker.db)
+        .await
+        .expect("pacticipants inserted");
+    let total = extra + 2;
+    let whole = broker.get_ok("/pacticipants").await;
+    let names = |doc: &Value| -> Vec<String> {
+        doc["_embedded"]["pacticipants"]
+            .as_array()
+            .expect("embedded pacticipants")
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let first = names(&whole);
+    assert_eq!(first.len() as i64, UNPAGINATED_MAX_ITEMS);
+    assert_eq!(whole["page"]["totalElements"], total, "{}", whole["page"]);
+    let next = whole["_links"]["next"]["href"]
+        .as_str()
+        .expect("a link to the rest");
+    let rest_path = &next[next.find("/pacticipants").expect("a pacticipants link")..];
+    let rest = broker.get_ok(rest_path).await;
+    let rest_names = names(&rest);
+    assert_eq!(
+        first.len() + rest_names.len(),
+        total as usize,
+        "the next page continues where the whole answer stopped: {rest_path}"
+    );
+    assert!(
+        first.iter().all(|n| !rest_names.contains(n)),
+        "{rest_names:?}"
+    );
+    assert!(rest["_links"].get("next").is_none(), "{}", rest["_links"]);
 }

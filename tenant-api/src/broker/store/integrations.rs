@@ -23,8 +23,8 @@ pub async fn list(
     let joins = "from integration i
          join pacticipant c on c.pacticipant_id = i.consumer_id
          join pacticipant p on p.pacticipant_id = i.provider_id";
-    let (limit, offset) = page.unwrap_or((i64::MAX, 0));
-    let rows: Vec<IntegrationRecord> = sqlx::query_as(&format!(
+    let (limit, offset) = super::window(page);
+    let mut rows: Vec<IntegrationRecord> = sqlx::query_as(&format!(
         "select c.name as consumer_name, p.name as provider_name {joins} where {condition}
          order by i.contract_data_updated_at desc, c.name, p.name limit $2 offset $3"
     ))
@@ -33,7 +33,7 @@ pub async fn list(
     .bind(offset)
     .fetch_all(&mut *conn)
     .await?;
-    let total = if page.is_some() {
+    let total = if super::must_count(page, &mut rows) {
         sqlx::query_scalar(&format!("select count(*) {joins} where {condition}"))
             .bind(&pattern)
             .fetch_one(conn)

@@ -134,8 +134,8 @@ pub async fn list(
          and ($2::text is null or exists (
              select 1 from label l where l.pacticipant_id = pacticipant.pacticipant_id and l.name = $2))";
     let pattern = filter.name_contains.as_deref().map(like_pattern);
-    let (limit, offset) = page.unwrap_or((i64::MAX, 0));
-    let rows: Vec<PacticipantRecord> = sqlx::query_as(&format!(
+    let (limit, offset) = super::window(page);
+    let mut rows: Vec<PacticipantRecord> = sqlx::query_as(&format!(
         "select {RECORD_COLUMNS} from pacticipant where {condition}
          order by lower(name), name, pacticipant_id limit $3 offset $4"
     ))
@@ -145,7 +145,7 @@ pub async fn list(
     .bind(offset)
     .fetch_all(&mut *conn)
     .await?;
-    let total = if page.is_some() {
+    let total = if super::must_count(page, &mut rows) {
         sqlx::query_scalar(&format!(
             "select count(*) from pacticipant where {condition}"
         ))
@@ -339,14 +339,14 @@ pub async fn label_names(
     conn: &mut PgConnection,
     page: Option<(i64, i64)>,
 ) -> sqlx::Result<(Vec<String>, i64)> {
-    let (limit, offset) = page.unwrap_or((i64::MAX, 0));
-    let names: Vec<String> =
+    let (limit, offset) = super::window(page);
+    let mut names: Vec<String> =
         sqlx::query_scalar("select distinct name from label order by name limit $1 offset $2")
             .bind(limit)
             .bind(offset)
             .fetch_all(&mut *conn)
             .await?;
-    let total = if page.is_some() {
+    let total = if super::must_count(page, &mut names) {
         sqlx::query_scalar("select count(distinct name) from label")
             .fetch_one(conn)
             .await?

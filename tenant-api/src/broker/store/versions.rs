@@ -285,8 +285,8 @@ pub async fn list(
         and ($4::bigint is null
             or exists (select 1 from deployed_version d where d.version_id = v.version_id and d.environment_id = $4)
             or exists (select 1 from released_version r where r.version_id = v.version_id and r.environment_id = $4))";
-    let (limit, offset) = page.unwrap_or((i64::MAX, 0));
-    let rows: Vec<VersionRecord> = sqlx::query_as(&format!(
+    let (limit, offset) = super::window(page);
+    let mut rows: Vec<VersionRecord> = sqlx::query_as(&format!(
         "{RECORD_SELECT} where {condition} order by v.version_id desc limit $5 offset $6"
     ))
     .bind(pacticipant_id)
@@ -297,7 +297,7 @@ pub async fn list(
     .bind(offset)
     .fetch_all(&mut *conn)
     .await?;
-    let total = if page.is_some() {
+    let total = if super::must_count(page, &mut rows) {
         sqlx::query_scalar(&format!("select count(*) from version v where {condition}"))
             .bind(pacticipant_id)
             .bind(branch)

@@ -17,6 +17,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use provisioning::registry::{self, DueWelcome};
 use provisioning::{Subdomain, TenantId};
 use sqlx::PgPool;
 use tokio::sync::Notify;
@@ -90,22 +91,14 @@ pub async fn run(state: AppState, poll: Duration, shutdown: CancellationToken) {
 
 async fn queue_welcomes(state: &AppState) -> anyhow::Result<()> {
     let mut tx = state.db.begin().await?;
-    let due: Vec<(TenantId, String, String, Option<String>)> = sqlx::query_as(
-        "with due as (
-             select tenant_id from tenant
-             where welcome_queued_at is null and confirmed_at is not null and lifecycle = 'active'
-             for update skip locked
-             limit 50
-         )
-         update tenant t set welcome_queued_at = now()
-         from due where t.tenant_id = due.tenant_id
-         returning t.tenant_id, t.subdomain, t.organisation,
-             (select email from app_user u where u.tenant_id = t.tenant_id and u.role = 'administrator'
-                and u.email_confirmed_at is not null order by u.created_at limit 1)",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    for (tenant, subdomain, organisation, recipient) in &due {
+    let due = registry::take_due_welcomes(&mut tx).await?;
+    for DueWelcome {
+        tenant_id: tenant,
+        subdomain,
+        organisation,
+        recipient,
+    } in &due
+    {
         let Some(recipient) = recipient else { continue };
         let base_url = Subdomain::parse(subdomain)
             .map(|s| state.config.tenant_urls.base_url(&s))

@@ -1,5 +1,9 @@
 //! What a tenant *is* to both services: its id, where it is in its lifecycle, and the plan it is on.
 //!
+//! [`Lifecycle`] is the position alone (the steps themselves run in [`crate::lifecycle`]); these
+//! types live here, below the registry and the provisioner that both use them, so neither
+//! depends on the other for them.
+//!
 //! A tenant's [`TenantStatus`] combines its position in the provisioning [`Lifecycle`] with two
 //! flags kept beside it: `failed` (a step kept failing; the position is kept so a retry resumes
 //! there) and `suspended` (set by operators or billing; data is kept).
@@ -8,8 +12,6 @@ use std::fmt;
 use std::str::FromStr;
 
 use uuid::Uuid;
-
-use crate::lifecycle::Lifecycle;
 
 /// A tenant's primary key. Database and role names derive from it, never from user input.
 #[derive(
@@ -54,6 +56,60 @@ impl fmt::Display for TenantId {
 impl fmt::Debug for TenantId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "TenantId({})", self.0)
+    }
+}
+
+/// The provisioning steps a tenant has completed (stored as text in `tenant.lifecycle`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lifecycle {
+    Requested,
+    DatabaseCreated,
+    SchemaApplied,
+    KeyCreated,
+    Active,
+}
+
+impl Lifecycle {
+    pub const ALL: [Lifecycle; 5] = [
+        Self::Requested,
+        Self::DatabaseCreated,
+        Self::SchemaApplied,
+        Self::KeyCreated,
+        Self::Active,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Requested => "requested",
+            Self::DatabaseCreated => "database_created",
+            Self::SchemaApplied => "schema_applied",
+            Self::KeyCreated => "key_created",
+            Self::Active => "active",
+        }
+    }
+}
+
+impl fmt::Display for Lifecycle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Lifecycle {
+    type Err = UnknownStatus;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|l| l.as_str() == s)
+            .ok_or_else(|| UnknownStatus(s.to_owned()))
+    }
+}
+
+impl TryFrom<String> for Lifecycle {
+    type Error = UnknownStatus;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        value.parse()
     }
 }
 

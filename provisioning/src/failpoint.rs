@@ -35,9 +35,7 @@ impl FromStr for Failpoint {
         let (kind, step) = s
             .split_once(':')
             .ok_or_else(|| format!("bad failpoint {s:?}"))?;
-        let step: Lifecycle = step
-            .parse()
-            .map_err(|e: UnknownStatus| e.to_string())?;
+        let step: Lifecycle = step.parse().map_err(|e: UnknownStatus| e.to_string())?;
         match kind {
             "after-effect" => Ok(Self::AfterEffect(step)),
             "after-record" => Ok(Self::AfterRecord(step)),

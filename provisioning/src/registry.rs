@@ -123,6 +123,14 @@ pub async fn find(
     .await?)
 }
 
+/// A tenant's organisation name (for mails), `None` when there is no such tenant.
+pub async fn organisation(db: impl PgExecutor<'_>, id: TenantId) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("select organisation from tenant where tenant_id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
 /// Records that the tenant's signup address is confirmed (idempotent); the caller owns the
 /// transaction. Returns the tenant as it is now, or `None` when there is none or its
 /// unconfirmed signup has expired (it is being deprovisioned).
@@ -152,12 +160,31 @@ pub async fn claim_due(
     lease: Duration,
     limit: i64,
 ) -> Result<Vec<TenantRecord>, ProvisionError> {
+    claim_batch(
+        db,
+        "lifecycle <> 'active' and failed_at is null and next_attempt_at <= now()
+         and expired_at is null",
+        owner,
+        lease,
+        limit,
+    )
+    .await
+}
+
+/// Takes a lease on up to `limit` tenants that match `due` (a fixed condition, never input)
+/// and that no live worker holds, the longest-waiting first, skipping rows others have locked.
+async fn claim_batch(
+    db: impl PgExecutor<'_>,
+    due: &'static str,
+    owner: Uuid,
+    lease: Duration,
+    limit: i64,
+) -> Result<Vec<TenantRecord>, ProvisionError> {
     Ok(sqlx::query_as(&format!(
         "update tenant set lease_owner = $1, lease_expires_at = now() + $2 * interval '1 millisecond'
          where tenant_id in (
             select tenant_id from tenant
-            where lifecycle <> 'active' and failed_at is null and next_attempt_at <= now()
-              and expired_at is null
+            where {due}
               and (lease_expires_at is null or lease_expires_at < now())
             order by next_attempt_at
             limit $3
@@ -282,7 +309,10 @@ pub(crate) async fn record_failure(
 
 /// Clears a tenant's failure so the worker picks it up again at its position; false when no
 /// tenant still provisioning has that id.
-pub async fn clear_failure(db: impl PgExecutor<'_>, tenant: TenantId) -> Result<bool, ProvisionError> {
+pub async fn clear_failure(
+    db: impl PgExecutor<'_>,
+    tenant: TenantId,
+) -> Result<bool, ProvisionError> {
     let updated = sqlx::query(
         "update tenant set failed_at = null, attempts = 0, next_attempt_at = now()
          where tenant_id = $1 and lifecycle <> 'active'",
@@ -318,22 +348,14 @@ pub async fn claim_expired(
     lease: Duration,
     limit: i64,
 ) -> Result<Vec<TenantRecord>, ProvisionError> {
-    Ok(sqlx::query_as(&format!(
-        "update tenant set lease_owner = $1, lease_expires_at = now() + $2 * interval '1 millisecond'
-         where tenant_id in (
-            select tenant_id from tenant
-            where expired_at is not null and failed_at is null and next_attempt_at <= now()
-              and (lease_expires_at is null or lease_expires_at < now())
-            order by next_attempt_at
-            limit $3
-            for update skip locked)
-         returning {COLUMNS}"
-    ))
-    .bind(owner)
-    .bind(millis(lease))
-    .bind(limit)
-    .fetch_all(db)
-    .await?)
+    claim_batch(
+        db,
+        "expired_at is not null and failed_at is null and next_attempt_at <= now()",
+        owner,
+        lease,
+        limit,
+    )
+    .await
 }
 
 /// Deletes an expired tenant this worker holds (and with it, by cascade, its people, links and

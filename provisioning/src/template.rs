@@ -18,9 +18,9 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{Executor, PgPool};
 
 use crate::admin_session;
-use crate::sql_names::{like_escape, quote_ident};
 #[cfg(feature = "failpoints")]
 use crate::failpoint::Failpoint;
+use crate::sql_names::{like_escape, quote_ident};
 use crate::{migrations, ProvisionError};
 
 const NAME_PREFIX: &str = "treaty_template_";

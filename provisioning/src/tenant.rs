@@ -79,37 +79,9 @@ impl Lifecycle {
         Self::Active,
     ];
 
+    /// The same text as the status of a tenant at this position.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Requested => "requested",
-            Self::DatabaseCreated => "database_created",
-            Self::SchemaApplied => "schema_applied",
-            Self::KeyCreated => "key_created",
-            Self::Active => "active",
-        }
-    }
-}
-
-impl fmt::Display for Lifecycle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Lifecycle {
-    type Err = UnknownStatus;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|l| l.as_str() == s)
-            .ok_or_else(|| UnknownStatus(s.to_owned()))
-    }
-}
-
-impl TryFrom<String> for Lifecycle {
-    type Error = UnknownStatus;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        value.parse()
+        TenantStatus::from_parts(self, false, false).as_str()
     }
 }
 
@@ -176,33 +148,42 @@ impl TenantStatus {
     }
 }
 
-impl fmt::Display for TenantStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// A status string that is not one of [`TenantStatus::ALL`].
 #[derive(Debug, thiserror::Error)]
 #[error("unknown tenant status {0:?}")]
 pub struct UnknownStatus(pub String);
 
-impl FromStr for TenantStatus {
-    type Err = UnknownStatus;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|status| status.as_str() == s)
-            .ok_or_else(|| UnknownStatus(s.to_owned()))
-    }
+/// `Display`, `FromStr` and `TryFrom<String>` (for `sqlx`) through `as_str` and `ALL`: both
+/// enums are stored as text.
+macro_rules! stored_as_text {
+    ($name:ident) => {
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownStatus;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::ALL
+                    .into_iter()
+                    .find(|value| value.as_str() == s)
+                    .ok_or_else(|| UnknownStatus(s.to_owned()))
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = UnknownStatus;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                value.parse()
+            }
+        }
+    };
 }
 
-impl TryFrom<String> for TenantStatus {
-    type Error = UnknownStatus;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        value.parse()
-    }
-}
+stored_as_text!(Lifecycle);
+stored_as_text!(TenantStatus);
 
 #[cfg(test)]
 mod tests {
@@ -214,5 +195,17 @@ mod tests {
             assert_eq!(status.as_str().parse::<TenantStatus>().unwrap(), status);
         }
         assert!("deleted".parse::<TenantStatus>().is_err());
+    }
+
+    #[test]
+    fn every_lifecycle_position_round_trips_through_its_status_text() {
+        for position in Lifecycle::ALL {
+            assert_eq!(position.as_str().parse::<Lifecycle>().unwrap(), position);
+            assert_eq!(
+                position.as_str(),
+                TenantStatus::from_parts(position, false, false).as_str()
+            );
+        }
+        assert!("failed".parse::<Lifecycle>().is_err());
     }
 }

@@ -23,9 +23,14 @@ pub async fn set_plan(
     plan_id: &str,
 ) -> sqlx::Result<Option<String>> {
     let plan = plans.get(plan_id);
-    let previous =
-        registry::set_plan(conn, tenant, &plan.id, &plan.name, limit(plan.max_integrations))
-            .await?;
+    let previous = registry::set_plan(
+        conn,
+        tenant,
+        &plan.id,
+        &plan.name,
+        limit(plan.max_integrations),
+    )
+    .await?;
     Ok(previous.filter(|before| *before != plan.id))
 }
 

@@ -18,14 +18,14 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::billing::plans::Plans;
 use crate::billing::Billing;
 use crate::config::Config;
+use crate::identity::session::SessionStore;
 use crate::mail::Mailer;
 use crate::outbox::OutboxHandle;
-use crate::plans::Plans;
 use crate::rate_limit::RateLimiter;
 use crate::redis::Redis;
-use crate::session::SessionStore;
 use crate::state::AppState;
 use crate::worker::{self, Worker};
 
@@ -139,7 +139,7 @@ impl Application {
             plans,
             outbox: OutboxHandle::default(),
             billing,
-            tenant_changes: crate::tenant_changes::TenantChanges::new(),
+            tenant_changes: crate::signup::tenant_changes::TenantChanges::new(),
         };
         let router = crate::routes::router(state.clone());
         Ok(Self {

@@ -61,7 +61,7 @@ impl Modify for Conventions {
         components.add_security_scheme(
             SESSION,
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
-                crate::session::COOKIE,
+                crate::identity::session::COOKIE,
                 "The session cookie `POST /api/login` sets.",
             ))),
         );

@@ -10,17 +10,16 @@ use utoipa_axum::routes;
 
 use crate::billing;
 use crate::error::Error;
+use crate::identity::{api_tokens, invitations, login, password_reset, system_accounts, users};
+use crate::signup::{confirmation, create};
 use crate::state::AppState;
-use crate::{
-    api_tokens, audit, confirmation, http, invitations, login, openapi, password_reset, signup,
-    system_accounts, users,
-};
+use crate::{audit, http, openapi};
 
 /// Every route with its description.
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::base())
-        .routes(routes!(signup::create_signup))
-        .routes(routes!(signup::get_signup))
+        .routes(routes!(create::create_signup))
+        .routes(routes!(create::get_signup))
         .routes(routes!(
             confirmation::confirm_signup_link,
             confirmation::confirm_signup

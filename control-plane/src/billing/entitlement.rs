@@ -11,8 +11,8 @@ use provisioning::{registry, TenantId};
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 
+use super::plans::{Plan, Plans};
 use crate::audit::{self, Actor};
-use crate::plans::{Plan, Plans};
 
 /// Puts `tenant` on `plan_id` (the catalogue's base plan if unknown); returns the plan it was on
 /// when that differs. The caller holds the tenant's row lock.

@@ -26,8 +26,8 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::error::Error;
+use crate::identity::role::Role;
 use crate::redis::{redis, Redis};
-use crate::role::Role;
 use crate::state::AppState;
 
 pub const COOKIE: &str = "treaty_session";

@@ -23,7 +23,7 @@ use crate::audit::{self, Actor};
 use crate::body::{JsonOrForm, QueryParams};
 use crate::client_ip::ClientIp;
 use crate::error::{Error, Result};
-use crate::links::{self, Purpose};
+use crate::identity::links::{self, Purpose};
 use crate::mail::Email;
 use crate::rate_limit::address_key;
 use crate::state::AppState;
@@ -192,7 +192,7 @@ pub async fn resend_confirmation(
     if email.is_empty() {
         return Err(Error::field("email", "is required"));
     }
-    if !crate::signup::plausible_email(&email) {
+    if !crate::signup::create::plausible_email(&email) {
         return Err(Error::field("email", "is not a valid e-mail address"));
     }
     let limits = state.config.rate_limits.mail;

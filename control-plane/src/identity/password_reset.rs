@@ -17,9 +17,9 @@ use crate::audit::{self, Actor};
 use crate::body::JsonOrForm;
 use crate::client_ip::ClientIp;
 use crate::error::{Error, FieldErrors, Result};
-use crate::links::{self, Purpose};
+use crate::identity::links::{self, Purpose};
+use crate::identity::password;
 use crate::mail::Email;
-use crate::password;
 use crate::rate_limit::address_key;
 use crate::state::AppState;
 
@@ -45,7 +45,7 @@ pub async fn request_password_reset(
     if email.is_empty() {
         return Err(Error::field("email", "is required"));
     }
-    if !crate::signup::plausible_email(&email) {
+    if !crate::signup::create::plausible_email(&email) {
         return Err(Error::field("email", "is not a valid e-mail address"));
     }
     let limits = state.config.rate_limits.mail;

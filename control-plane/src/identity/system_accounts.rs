@@ -13,14 +13,14 @@ use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::api_tokens::{self, CreateTokenRequest, TokenCreated, TokenResponse};
 use crate::audit::{self, Actor};
+use crate::billing::limits::{self, Principal};
 use crate::body::{path_id, JsonOrForm};
 use crate::client_ip::ClientIp;
 use crate::error::{Error, Result};
-use crate::limits::{self, Principal};
-use crate::role::Role;
-use crate::session::Administrator;
+use crate::identity::api_tokens::{self, CreateTokenRequest, TokenCreated, TokenResponse};
+use crate::identity::role::Role;
+use crate::identity::session::Administrator;
 use crate::state::AppState;
 
 #[derive(Serialize, sqlx::FromRow, utoipa::ToSchema)]

@@ -13,11 +13,11 @@ use crate::audit::{self, Actor};
 use crate::body::{JsonOrForm, QueryParams};
 use crate::client_ip::ClientIp;
 use crate::error::{Error, FieldErrors, Result};
-use crate::links::{self, Purpose};
-use crate::password;
-use crate::role::Role;
+use crate::identity::links::{self, Purpose};
+use crate::identity::password;
+use crate::identity::role::Role;
+use crate::identity::users::{find_person, UserResponse};
 use crate::state::AppState;
-use crate::users::{find_person, UserResponse};
 
 #[derive(Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]

@@ -20,15 +20,15 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::audit::{self, Actor};
+use crate::billing::limits::{self, Principal};
 use crate::billing::seats;
 use crate::body::{path_id, JsonOrForm, QueryParams};
 use crate::client_ip::ClientIp;
 use crate::error::{Error, FieldErrors, Result};
-use crate::limits::{self, Principal};
-use crate::links::{self, Purpose};
+use crate::identity::links::{self, Purpose};
+use crate::identity::role::Role;
+use crate::identity::session::Administrator;
 use crate::mail::Email;
-use crate::role::Role;
-use crate::session::Administrator;
 use crate::state::AppState;
 
 /// A person as administrators see them.
@@ -156,7 +156,7 @@ pub async fn invite_user(
             .entry("email")
             .or_default()
             .push("is required".into());
-    } else if !crate::signup::plausible_email(&email) {
+    } else if !crate::signup::create::plausible_email(&email) {
         errors
             .entry("email")
             .or_default()

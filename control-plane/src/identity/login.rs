@@ -23,10 +23,10 @@ use crate::audit::{self, Actor};
 use crate::body::JsonOrForm;
 use crate::client_ip::ClientIp;
 use crate::error::{Error, Result};
-use crate::password;
+use crate::identity::password;
+use crate::identity::role::Role;
+use crate::identity::session::{self, CurrentUser, SessionRecord};
 use crate::rate_limit::address_key;
-use crate::role::Role;
-use crate::session::{self, CurrentUser, SessionRecord};
 use crate::state::AppState;
 
 /// `POST /api/login` body.
@@ -101,7 +101,7 @@ pub async fn create_session(
     headers: HeaderMap,
     JsonOrForm(request): JsonOrForm<LoginRequest>,
 ) -> Result<Response> {
-    crate::cross_site::check_form_post(&headers, &state.config.public_url)?;
+    crate::identity::cross_site::check_form_post(&headers, &state.config.public_url)?;
     let email = request.email.unwrap_or_default().trim().to_owned();
     let password = request.password.unwrap_or_default();
     if email.is_empty() || password.is_empty() {

@@ -25,8 +25,8 @@ use crate::audit::{self, Actor};
 use crate::body::{path_id, JsonOrForm};
 use crate::client_ip::ClientIp;
 use crate::error::{Error, FieldErrors, Result};
-use crate::role::Role;
-use crate::session::CurrentUser;
+use crate::identity::role::Role;
+use crate::identity::session::CurrentUser;
 use crate::state::AppState;
 
 /// Live tokens one principal may hold.

@@ -23,7 +23,7 @@ use crate::billing::Billing;
 use crate::config::Config;
 use crate::identity::session::SessionStore;
 use crate::mail::Mailer;
-use crate::outbox::OutboxHandle;
+use crate::outbox::{OutboxHandle, OutboxTask};
 use crate::rate_limit::RateLimiter;
 use crate::redis::Redis;
 use crate::state::AppState;
@@ -178,7 +178,13 @@ impl Application {
         });
         let worker_task = tokio::spawn(worker.run(stop.clone()));
         let outbox_task = tokio::spawn(crate::outbox::run(
-            state.clone(),
+            OutboxTask {
+                db: state.db.clone(),
+                mailer: state.mailer.clone(),
+                sessions: state.sessions.clone(),
+                config: state.config.clone(),
+                outbox: state.outbox.clone(),
+            },
             Duration::from_millis(state.config.outbox_poll_ms),
             stop.clone(),
         ));

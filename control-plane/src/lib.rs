@@ -12,6 +12,7 @@ mod body;
 pub mod cli;
 mod client_ip;
 pub mod config;
+mod email_address;
 pub mod error;
 mod http;
 mod identity;

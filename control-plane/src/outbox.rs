@@ -24,8 +24,9 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::config::Config;
+use crate::identity::session::SessionStore;
 use crate::mail::{Email, Mailer};
-use crate::state::AppState;
 
 /// Wakes the outbox task (after a confirmation, a billing event…).
 #[derive(Clone, Default)]
@@ -65,8 +66,18 @@ pub async fn enqueue(conn: &mut sqlx::PgConnection, notice: Notice<'_>) -> sqlx:
     Ok(inserted == 1)
 }
 
+/// What the outbox task works with (parts of the application state, so the state, which holds
+/// an [`OutboxHandle`], does not depend on this module).
+pub struct OutboxTask {
+    pub db: PgPool,
+    pub mailer: Mailer,
+    pub sessions: SessionStore,
+    pub config: Arc<Config>,
+    pub outbox: OutboxHandle,
+}
+
 /// Runs until `shutdown`: queues welcomes, delivers due mail, sweeps expired sessions.
-pub async fn run(state: AppState, poll: Duration, shutdown: CancellationToken) {
+pub async fn run(state: OutboxTask, poll: Duration, shutdown: CancellationToken) {
     let mut ticks: u64 = 0;
     loop {
         if let Err(err) = queue_welcomes(&state).await {
@@ -89,7 +100,7 @@ pub async fn run(state: AppState, poll: Duration, shutdown: CancellationToken) {
     }
 }
 
-async fn queue_welcomes(state: &AppState) -> anyhow::Result<()> {
+async fn queue_welcomes(state: &OutboxTask) -> anyhow::Result<()> {
     let mut tx = state.db.begin().await?;
     let due = registry::take_due_welcomes(&mut tx).await?;
     for DueWelcome {

@@ -30,7 +30,7 @@ use crate::audit::{self, Actor};
 use crate::body::JsonOrForm;
 use crate::client_ip::ClientIp;
 use crate::error::{Error, Result};
-use crate::identity::session::{Administrator, CurrentUser};
+use crate::identity::current_user::{Administrator, CurrentUser};
 use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -234,11 +234,9 @@ async fn notify_administrators(
     key: &str,
     compose: impl Fn(&str) -> (String, String),
 ) -> sqlx::Result<()> {
-    let organisation: String =
-        sqlx::query_scalar("select organisation from tenant where tenant_id = $1")
-            .bind(tenant)
-            .fetch_one(&mut *conn)
-            .await?;
+    let organisation = registry::organisation(&mut *conn, tenant)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
     let recipients: Vec<String> = sqlx::query_scalar(
         "select email from app_user
          where tenant_id = $1 and kind = 'person' and role = 'administrator'

@@ -1,18 +1,11 @@
-//! Signup: an organisation claims a subdomain and gets a tenant.
+//! `POST /api/signup`: an organisation claims a subdomain and gets a tenant.
 //!
-//! `POST /api/signup` validates, records the tenant (`requested`) and its first administrator in
-//! one transaction, kicks the provisioning worker, e-mails a single-use confirmation link and
-//! answers 202 with a status URL. No token is handed out here: once the address is confirmed
-//! (see `confirmation`) the administrator signs in and creates tokens, and the tenant API serves
-//! the tenant only when it is both provisioned and confirmed. `GET /api/signups/{id}` reports
-//! progress; `?wait=N` holds the request until the tenant is ready (or N seconds, at most 30,
-//! have passed), so scripts need no loop. Waiting costs no queries: the request sleeps until the
-//! process's one listener hears that this tenant changed (see `tenant_changes`), and waiting
-//! requests are rate-limited per client IP (`RATE_LIMIT_SIGNUP_WAIT`).
+//! Validates, records the tenant (`requested`) and its first administrator in one transaction,
+//! kicks the provisioning worker, e-mails a single-use confirmation link and answers 202 with a
+//! status URL ([`super::status`]). No token is handed out here: once the address is confirmed
+//! ([`super::confirmation`]) the administrator signs in and creates tokens.
 
-use std::time::Duration;
-
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
@@ -24,10 +17,12 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::audit::{self, Actor};
-use crate::body::{JsonOrForm, QueryParams};
+use crate::body::JsonOrForm;
 use crate::client_ip::ClientIp;
+use crate::email_address::plausible_email;
 use crate::error::{Error, FieldErrors, Result};
 use crate::identity::password;
+use crate::identity::principals::{is_printable_name, NAME_RULE};
 use crate::signup::confirmation;
 use crate::state::AppState;
 
@@ -65,11 +60,11 @@ impl SignupRequest {
         let email = require("email", self.email).trim().to_owned();
         let password = require("password", self.password);
 
-        if organisation.chars().count() > 100 || organisation.chars().any(char::is_control) {
+        if !is_printable_name(&organisation) {
             errors
                 .entry("organisation")
                 .or_default()
-                .push("must be at most 100 printable characters".into());
+                .push(NAME_RULE.into());
         }
         let subdomain = match Subdomain::parse(&subdomain_input) {
             Ok(subdomain) => Some(subdomain),
@@ -100,20 +95,6 @@ impl SignupRequest {
             _ => Err(Error::Validation(errors)),
         }
     }
-}
-
-/// One `@`, a non-empty local part, a dotted domain, no white space, at most 254 characters.
-pub fn plausible_email(email: &str) -> bool {
-    let Some((local, domain)) = email.split_once('@') else {
-        return false;
-    };
-    email.len() <= 254
-        && !local.is_empty()
-        && !domain.contains('@')
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -227,97 +208,6 @@ pub async fn create_signup(
     ))
 }
 
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct StatusQuery {
-    /// Seconds to wait for the tenant to become ready.
-    wait: Option<u64>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SignupStatus {
-    #[schema(value_type = Uuid)]
-    tenant_id: TenantId,
-    subdomain: String,
-    /// `requested`, `database_created`, `schema_applied`, `key_created`, `active`, `failed` or `suspended`.
-    #[schema(value_type = String)]
-    status: TenantStatus,
-    /// Whether the signup e-mail address has been confirmed.
-    confirmed: bool,
-    /// Provisioned and confirmed: the tenant API serves it.
-    ready: bool,
-    base_url: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    message: Option<&'static str>,
-}
-
-const MAX_WAIT: Duration = Duration::from_secs(30);
-
-/// Where a signup's tenant is in provisioning.
-#[utoipa::path(
-    get, path = "/api/signups/{id}", tag = "signup",
-    params(("id" = Uuid, Path, description = "The tenant id from the signup answer"), StatusQuery),
-    responses((status = 200, description = "Where the signup is", body = SignupStatus)),
-)]
-pub async fn get_signup(
-    State(state): State<AppState>,
-    ip: ClientIp,
-    Path(id): Path<String>,
-    QueryParams(query): QueryParams<StatusQuery>,
-) -> Result<impl IntoResponse> {
-    let not_found = || Error::NotFound(format!("no signup {id:?}"));
-    let tenant_id = Uuid::parse_str(&id)
-        .map(TenantId)
-        .map_err(|_| not_found())?;
-    let wait = Duration::from_secs(query.wait.unwrap_or(0)).min(MAX_WAIT);
-    if !wait.is_zero() {
-        state
-            .limiter
-            .check(
-                &format!("signup-wait:ip:{}", ip.key()),
-                state.config.rate_limit_signup_wait,
-            )
-            .await?;
-    }
-    let deadline = tokio::time::Instant::now() + wait;
-    let mut changes = state.tenant_changes.subscribe();
-    loop {
-        let tenant = registry::find(&state.db, tenant_id)
-            .await?
-            .ok_or_else(not_found)?;
-        let confirmed = tenant.confirmed_at.is_some();
-        let status = tenant.status();
-        let ready = tenant.is_ready();
-        if ready
-            || !(status.is_provisioning() || status == TenantStatus::Active)
-            || tokio::time::Instant::now() >= deadline
-        {
-            let subdomain = Subdomain::parse(&tenant.subdomain)
-                .map_err(|e| anyhow::anyhow!("stored subdomain: {e}"))?;
-            let body = SignupStatus {
-                tenant_id,
-                subdomain: tenant.subdomain.clone(),
-                status,
-                confirmed,
-                ready,
-                base_url: state.config.tenant_urls.base_url(&subdomain),
-                message: (status == TenantStatus::Failed).then_some(
-                    "provisioning failed; the operators have been alerted and will retry it",
-                ),
-            };
-            return Ok(Json(body));
-        }
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        changes
-            .changed(
-                tenant_id,
-                left.min(crate::signup::tenant_changes::FALLBACK_CHECK),
-            )
-            .await;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -351,15 +241,5 @@ mod tests {
             ["email", "organisation", "password", "subdomain"]
         );
         assert_eq!(errors["subdomain"], ["\"www\" is reserved"]);
-    }
-
-    #[test]
-    fn e_mail_addresses_need_a_local_part_and_a_dotted_domain() {
-        for good in ["a@b.co", "first.last+tag@example.org"] {
-            assert!(plausible_email(good), "{good}");
-        }
-        for bad in ["a@b", "@b.co", "a@@b.co", "a b@c.de", "a@.co", "a@co."] {
-            assert!(!plausible_email(bad), "{bad}");
-        }
     }
 }

@@ -18,14 +18,14 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::billing::plans::Plans;
 use crate::billing::Billing;
 use crate::config::Config;
+use crate::identity::session::SessionStore;
 use crate::mail::Mailer;
-use crate::outbox::OutboxHandle;
-use crate::plans::Plans;
+use crate::outbox::{OutboxHandle, OutboxTask};
 use crate::rate_limit::RateLimiter;
 use crate::redis::Redis;
-use crate::session::SessionStore;
 use crate::state::AppState;
 use crate::worker::{self, Worker};
 
@@ -139,7 +139,7 @@ impl Application {
             plans,
             outbox: OutboxHandle::default(),
             billing,
-            tenant_changes: crate::tenant_changes::TenantChanges::new(),
+            tenant_changes: crate::signup::tenant_changes::TenantChanges::new(),
         };
         let router = crate::routes::router(state.clone());
         Ok(Self {
@@ -178,7 +178,13 @@ impl Application {
         });
         let worker_task = tokio::spawn(worker.run(stop.clone()));
         let outbox_task = tokio::spawn(crate::outbox::run(
-            state.clone(),
+            OutboxTask {
+                db: state.db.clone(),
+                mailer: state.mailer.clone(),
+                sessions: state.sessions.clone(),
+                config: state.config.clone(),
+                outbox: state.outbox.clone(),
+            },
             Duration::from_millis(state.config.outbox_poll_ms),
             stop.clone(),
         ));

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::client_ip::ClientIp;
 use crate::error::{Error, Result};
-use crate::session::{Administrator, CurrentUser};
+use crate::identity::current_user::{Administrator, CurrentUser};
 use crate::state::AppState;
 
 /// Who did it, and from where.

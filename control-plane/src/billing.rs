@@ -13,12 +13,17 @@
 //! effect there at once through the route cache's invalidation — the tenant API learns plans
 //! from nowhere else. `account` is the tenant's Stripe customer and subscription; `jobs` runs the
 //! background work (grace expiry, seat sync, retries of events whose processing failed).
+//!
+//! `plans` is the catalogue (`plans.json`) and `limits` enforces its limits on people and system
+//! accounts, under the tenant's row lock.
 
 pub mod account;
 pub mod api;
 pub mod entitlement;
 pub mod jobs;
+pub(crate) mod limits;
 pub mod payment_state;
+pub mod plans;
 pub mod reconcile;
 pub mod seats;
 pub mod settings;
@@ -32,11 +37,11 @@ use std::time::Duration;
 use secrecy::SecretString;
 use tokio::sync::Notify;
 
+use self::plans::Plans;
 use self::settings::{BillingMode, BillingSettings};
 use self::stripe_api::StripeApi;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::plans::Plans;
 
 /// Billing's configuration and handles, shared by handlers and the billing job.
 #[derive(Clone)]

@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::Parser;
-use provisioning::migrations;
+use provisioning::{migrations, rollout};
 
 use crate::app::{self, Application};
 use crate::config::{Cli, Command};
@@ -26,7 +26,7 @@ pub async fn main() -> anyhow::Result<()> {
                 .await
                 .context("migrating the control database")?;
             let server = app::tenant_server(&config)?;
-            let report = migrations::roll_out_tenant_schema(&db, &server, concurrency).await?;
+            let report = rollout::roll_out_tenant_schema(&db, &server, concurrency).await?;
             tracing::info!(
                 template = %report.template,
                 migrated = report.migrated.len(),

@@ -152,7 +152,7 @@ pub struct Config {
     /// Stop the provisioning worker at a named point, as a crash would (test builds only).
     #[cfg(feature = "failpoints")]
     #[arg(long, env = "TREATY_FAILPOINT")]
-    pub failpoint: Option<provisioning::lifecycle::Failpoint>,
+    pub failpoint: Option<provisioning::Failpoint>,
     #[command(flatten)]
     pub database_tls: DatabaseTlsSettings,
     #[command(flatten)]

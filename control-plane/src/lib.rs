@@ -5,7 +5,6 @@
 //! `main.rs` is a thin shell around [`cli::main`]; tests build an [`app::Application`] directly
 //! and drive it over a real socket.
 
-mod api_tokens;
 pub mod app;
 mod audit;
 pub mod billing;
@@ -13,31 +12,19 @@ mod body;
 pub mod cli;
 mod client_ip;
 pub mod config;
-mod confirmation;
-mod cross_site;
+mod email_address;
 pub mod error;
 mod http;
-mod invitations;
-mod limits;
-mod links;
-mod login;
+mod identity;
 pub mod mail;
 mod openapi;
 mod outbox;
-mod password;
-mod password_reset;
-pub mod plans;
 pub mod rate_limit;
 mod redis;
-mod role;
 mod routes;
-mod session;
 pub mod setup;
 mod signup;
 mod state;
-mod system_accounts;
-mod tenant_changes;
-mod users;
 pub mod worker;
 
 pub use routes::router;

@@ -3,15 +3,12 @@
 //! `GET /api/openapi.json`.
 //!
 //! [`crate::routes`] registers every route through `utoipa_axum::routes!`, which takes the method
-//! and path from the annotation: the router and this document come from the same declarations,
+//! and path from the annotation, and serves the finished document: the router and this document
+//! come from the same declarations,
 //! so a route cannot be served without being described (and `clippy.toml` forbids the plain
 //! `route` calls that would bypass it). Errors are not listed per operation: every operation has a
 //! `default` response, the problem JSON that [`crate::error::Error`] answers with.
 
-use std::sync::LazyLock;
-
-use axum::http::header;
-use axum::response::IntoResponse;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, ResponseBuilder};
@@ -61,7 +58,7 @@ impl Modify for Conventions {
         components.add_security_scheme(
             SESSION,
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
-                crate::session::COOKIE,
+                crate::identity::session::COOKIE,
                 "The session cookie `POST /api/login` sets.",
             ))),
         );
@@ -76,7 +73,7 @@ impl Modify for Conventions {
 }
 
 /// Adds the `default` problem response to every operation. Applied after the routes are in.
-fn with_problem_default(mut openapi: OpenApi) -> OpenApi {
+pub fn with_problem_default(mut openapi: OpenApi) -> OpenApi {
     let problem = ResponseBuilder::new()
         .description(
             "An error, as RFC 9457 problem JSON (`code` says which; validation failures add \
@@ -108,38 +105,7 @@ fn with_problem_default(mut openapi: OpenApi) -> OpenApi {
     openapi
 }
 
-/// The whole document, built once.
-pub fn document() -> &'static str {
-    static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
-        let (_, openapi) = crate::routes::api().split_for_parts();
-        with_problem_default(openapi)
-            .to_pretty_json()
-            .unwrap_or_else(|err| {
-                format!("{{\"error\": \"the document does not serialise: {err}\"}}")
-            })
-    });
-    &DOCUMENT
-}
-
 /// The base document, for [`crate::routes::api`].
 pub fn base() -> OpenApi {
     ApiDoc::openapi()
-}
-
-/// `GET /api/openapi.json`: this API's OpenAPI 3.1 description.
-#[utoipa::path(
-    get,
-    path = "/api/openapi.json",
-    tag = "service",
-    responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json", body = serde_json::Value)),
-)]
-pub async fn get_document() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], document())
-}
-
-/// A plain message answer (the requests that send an e-mail only if the address has an
-/// account answer alike either way).
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct Message {
-    pub message: &'static str,
 }

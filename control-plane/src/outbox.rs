@@ -17,14 +17,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use provisioning::registry::{self, DueWelcome};
 use provisioning::{Subdomain, TenantId};
 use sqlx::PgPool;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::config::Config;
+use crate::identity::session::SessionStore;
 use crate::mail::{Email, Mailer};
-use crate::state::AppState;
 
 /// Wakes the outbox task (after a confirmation, a billing event…).
 #[derive(Clone, Default)]
@@ -64,8 +66,18 @@ pub async fn enqueue(conn: &mut sqlx::PgConnection, notice: Notice<'_>) -> sqlx:
     Ok(inserted == 1)
 }
 
+/// What the outbox task works with (parts of the application state, so the state, which holds
+/// an [`OutboxHandle`], does not depend on this module).
+pub struct OutboxTask {
+    pub db: PgPool,
+    pub mailer: Mailer,
+    pub sessions: SessionStore,
+    pub config: Arc<Config>,
+    pub outbox: OutboxHandle,
+}
+
 /// Runs until `shutdown`: queues welcomes, delivers due mail, sweeps expired sessions.
-pub async fn run(state: AppState, poll: Duration, shutdown: CancellationToken) {
+pub async fn run(state: OutboxTask, poll: Duration, shutdown: CancellationToken) {
     let mut ticks: u64 = 0;
     loop {
         if let Err(err) = queue_welcomes(&state).await {
@@ -88,24 +100,16 @@ pub async fn run(state: AppState, poll: Duration, shutdown: CancellationToken) {
     }
 }
 
-async fn queue_welcomes(state: &AppState) -> anyhow::Result<()> {
+async fn queue_welcomes(state: &OutboxTask) -> anyhow::Result<()> {
     let mut tx = state.db.begin().await?;
-    let due: Vec<(TenantId, String, String, Option<String>)> = sqlx::query_as(
-        "with due as (
-             select tenant_id from tenant
-             where welcome_queued_at is null and confirmed_at is not null and lifecycle = 'active'
-             for update skip locked
-             limit 50
-         )
-         update tenant t set welcome_queued_at = now()
-         from due where t.tenant_id = due.tenant_id
-         returning t.tenant_id, t.subdomain, t.organisation,
-             (select email from app_user u where u.tenant_id = t.tenant_id and u.role = 'administrator'
-                and u.email_confirmed_at is not null order by u.created_at limit 1)",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    for (tenant, subdomain, organisation, recipient) in &due {
+    let due = registry::take_due_welcomes(&mut tx).await?;
+    for DueWelcome {
+        tenant_id: tenant,
+        subdomain,
+        organisation,
+        recipient,
+    } in &due
+    {
         let Some(recipient) = recipient else { continue };
         let base_url = Subdomain::parse(subdomain)
             .map(|s| state.config.tenant_urls.base_url(&s))

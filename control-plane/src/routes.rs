@@ -2,25 +2,29 @@
 //!
 //! Every route is registered through `utoipa_axum::routes!`, which reads its method and path from
 //! the handler's `#[utoipa::path]` annotation: [`api`] is at once the router and the OpenAPI
-//! document ([`crate::openapi`]), so what is served and what is described cannot drift apart.
+//! document ([`crate::openapi`] holds its fixed parts; [`get_document`] serves it), so what is
+//! served and what is described cannot drift apart.
 
+use std::sync::LazyLock;
+
+use axum::http::header;
+use axum::response::IntoResponse;
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::billing;
 use crate::error::Error;
+use crate::identity::{api_tokens, invitations, login, password_reset, system_accounts, users};
+use crate::signup::{confirmation, create, status};
 use crate::state::AppState;
-use crate::{
-    api_tokens, audit, confirmation, http, invitations, login, openapi, password_reset, signup,
-    system_accounts, users,
-};
+use crate::{audit, http, openapi};
 
 /// Every route with its description.
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::base())
-        .routes(routes!(signup::create_signup))
-        .routes(routes!(signup::get_signup))
+        .routes(routes!(create::create_signup))
+        .routes(routes!(status::get_signup))
         .routes(routes!(
             confirmation::confirm_signup_link,
             confirmation::confirm_signup
@@ -67,8 +71,32 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(billing::api::set_plan))
         // Its larger body limit is applied by path: `http::STRIPE_EVENT_MAX_BYTES`.
         .routes(routes!(billing::webhooks::receive))
-        .routes(routes!(openapi::get_document))
+        .routes(routes!(get_document))
         .routes(routes!(health))
+}
+
+/// The whole document, built once.
+pub fn document() -> &'static str {
+    static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
+        let (_, openapi) = api().split_for_parts();
+        openapi::with_problem_default(openapi)
+            .to_pretty_json()
+            .unwrap_or_else(|err| {
+                format!("{{\"error\": \"the document does not serialise: {err}\"}}")
+            })
+    });
+    &DOCUMENT
+}
+
+/// `GET /api/openapi.json`: this API's OpenAPI 3.1 description.
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    tag = "service",
+    responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json", body = serde_json::Value)),
+)]
+pub async fn get_document() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], document())
 }
 
 pub fn router(state: AppState) -> Router {

@@ -6,15 +6,15 @@ use axum::extract::FromRef;
 use provisioning::Provisioner;
 use sqlx::PgPool;
 
+use crate::billing::plans::Plans;
 use crate::billing::Billing;
 use crate::body::BodyLimit;
 use crate::config::Config;
+use crate::identity::session::SessionStore;
 use crate::mail::Mailer;
 use crate::outbox::OutboxHandle;
-use crate::plans::Plans;
 use crate::rate_limit::RateLimiter;
-use crate::session::SessionStore;
-use crate::tenant_changes::TenantChanges;
+use crate::signup::tenant_changes::TenantChanges;
 use crate::worker::WorkerHandle;
 
 #[derive(Clone)]

@@ -17,6 +17,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::{ConnectOptions, Executor, PgPool};
 
 use crate::admin_session;
+use crate::sql_names::{like_escape, quote_ident};
 use crate::template::TemplateDatabase;
 use crate::{migrations, scram, ProvisionError, TenantId};
 
@@ -181,7 +182,7 @@ impl PostgresServer {
 
     /// Stops template builds at a template failpoint, as a crash would (test builds only).
     #[cfg(feature = "failpoints")]
-    pub fn with_failpoint(mut self, failpoint: Option<crate::lifecycle::Failpoint>) -> Self {
+    pub fn with_failpoint(mut self, failpoint: Option<crate::failpoint::Failpoint>) -> Self {
         self.template = self.template.with_failpoint(failpoint);
         self
     }
@@ -233,18 +234,6 @@ impl PostgresServer {
         .fetch_all(&self.admin)
         .await?)
     }
-}
-
-pub(crate) fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('_', "\\_")
-        .replace('%', "\\%")
-}
-
-/// Quotes an identifier for PostgreSQL. Names reaching here are already validated; quoting is
-/// the second line of defence.
-pub(crate) fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// SQLSTATEs meaning "it is already there", which check-then-create treats as success when two
@@ -472,10 +461,5 @@ mod tests {
         for bad in ["", "Tenant", "1abc", "a-b", "a\"b", &"a".repeat(31)] {
             assert!(DatabasePrefix::parse(bad).is_err(), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn identifiers_are_quoted() {
-        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
     }
 }

@@ -21,8 +21,6 @@
 //! idempotent and the row is deleted last, so a crash anywhere is resumed by the next claim, and
 //! the subdomain stays taken until the database is gone.
 
-use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,64 +29,12 @@ use uuid::Uuid;
 
 use crate::credentials::{self, StoredKey};
 use crate::database_server::DatabaseServer;
+use crate::failpoint::Failpoint;
 use crate::keys::KeyProvider;
-use crate::registry::{self, TenantRecord, COLUMNS};
+use crate::registry::{self, StepFailure, StepRecord, TenantRecord};
 use crate::sealing::Sealer;
+use crate::tenant::Lifecycle;
 use crate::{ProvisionError, TenantId};
-
-/// The provisioning steps a tenant has completed (stored as text in `tenant.lifecycle`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Lifecycle {
-    Requested,
-    DatabaseCreated,
-    SchemaApplied,
-    KeyCreated,
-    Active,
-}
-
-impl Lifecycle {
-    pub const ALL: [Lifecycle; 5] = [
-        Self::Requested,
-        Self::DatabaseCreated,
-        Self::SchemaApplied,
-        Self::KeyCreated,
-        Self::Active,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Requested => "requested",
-            Self::DatabaseCreated => "database_created",
-            Self::SchemaApplied => "schema_applied",
-            Self::KeyCreated => "key_created",
-            Self::Active => "active",
-        }
-    }
-}
-
-impl fmt::Display for Lifecycle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Lifecycle {
-    type Err = crate::tenant::UnknownStatus;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|l| l.as_str() == s)
-            .ok_or_else(|| crate::tenant::UnknownStatus(s.to_owned()))
-    }
-}
-
-impl TryFrom<String> for Lifecycle {
-    type Error = crate::tenant::UnknownStatus;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        value.parse()
-    }
-}
 
 /// How often and how patiently a failing step is retried.
 #[derive(Clone, Debug)]
@@ -119,52 +65,6 @@ impl RetryPolicy {
             .saturating_mul(2u32.saturating_pow(exponent))
             .min(self.max_delay)
     }
-}
-
-/// A named point at which tests stop the lifecycle as a crash would: right after a step's side
-/// effect (before it is recorded) or right after it is recorded. Only builds with the
-/// `failpoints` feature can select one ([`Provisioner::with_failpoint`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Failpoint {
-    AfterEffect(Lifecycle),
-    AfterRecord(Lifecycle),
-    /// `template:built`: the template is built under its temporary name, not yet renamed.
-    TemplateBuilt,
-    /// `template:renamed`: renamed into place, not yet marked a template.
-    TemplateRenamed,
-}
-
-impl FromStr for Failpoint {
-    type Err = String;
-    /// `after-effect:<lifecycle>` or `after-record:<lifecycle>`, naming the step's target, or
-    /// `template:built` / `template:renamed` (the template build, see `template.rs`).
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "template:built" => return Ok(Self::TemplateBuilt),
-            "template:renamed" => return Ok(Self::TemplateRenamed),
-            _ => {}
-        }
-        let (kind, step) = s
-            .split_once(':')
-            .ok_or_else(|| format!("bad failpoint {s:?}"))?;
-        let step: Lifecycle = step
-            .parse()
-            .map_err(|e: crate::tenant::UnknownStatus| e.to_string())?;
-        match kind {
-            "after-effect" => Ok(Self::AfterEffect(step)),
-            "after-record" => Ok(Self::AfterRecord(step)),
-            _ => Err(format!("bad failpoint kind {kind:?}")),
-        }
-    }
-}
-
-/// What a step produced, to be recorded with the new position.
-#[derive(Default)]
-struct StepOutput {
-    schema_version: Option<i64>,
-    key_provider: Option<&'static str>,
-    wrapped_data_key: Option<Vec<u8>>,
-    db_password_sealed: Option<Vec<u8>>,
 }
 
 /// Drives tenants through the lifecycle.
@@ -221,33 +121,13 @@ impl Provisioner {
         &self.keys
     }
 
-    fn lease_ms(&self) -> f64 {
-        self.lease.as_secs_f64() * 1000.0
-    }
-
     /// Claims up to `limit` tenants whose next step is due and that no live worker holds.
     pub async fn claim_due(
         &self,
         owner: Uuid,
         limit: i64,
     ) -> Result<Vec<TenantRecord>, ProvisionError> {
-        Ok(sqlx::query_as(&format!(
-            "update tenant set lease_owner = $1, lease_expires_at = now() + $2 * interval '1 millisecond'
-             where tenant_id in (
-                select tenant_id from tenant
-                where lifecycle <> 'active' and failed_at is null and next_attempt_at <= now()
-                  and expired_at is null
-                  and (lease_expires_at is null or lease_expires_at < now())
-                order by next_attempt_at
-                limit $3
-                for update skip locked)
-             returning {COLUMNS}"
-        ))
-        .bind(owner)
-        .bind(self.lease_ms())
-        .bind(limit)
-        .fetch_all(&self.control)
-        .await?)
+        registry::claim_due(&self.control, owner, self.lease, limit).await
     }
 
     /// Claims one tenant if it still has steps to run and no live worker holds it (used right
@@ -257,21 +137,7 @@ impl Provisioner {
         tenant: TenantId,
         owner: Uuid,
     ) -> Result<Option<TenantRecord>, ProvisionError> {
-        Ok(sqlx::query_as(&format!(
-            "update tenant set lease_owner = $1, lease_expires_at = now() + $2 * interval '1 millisecond'
-             where tenant_id = (
-                select tenant_id from tenant
-                where tenant_id = $3 and lifecycle <> 'active' and failed_at is null
-                  and expired_at is null
-                  and (lease_expires_at is null or lease_expires_at < now())
-                for update skip locked)
-             returning {COLUMNS}"
-        ))
-        .bind(owner)
-        .bind(self.lease_ms())
-        .bind(tenant)
-        .fetch_optional(&self.control)
-        .await?)
+        registry::claim_one(&self.control, tenant, owner, self.lease).await
     }
 
     /// Runs the remaining steps of a tenant this worker has claimed. On a step failure the failure
@@ -309,16 +175,7 @@ impl Provisioner {
     /// Marks every signup created more than `after` ago whose address is still unconfirmed as
     /// expired, so that it is deprovisioned; returns how many.
     pub async fn expire_unconfirmed(&self, after: Duration) -> Result<u64, ProvisionError> {
-        let expired = sqlx::query(
-            "update tenant set expired_at = now(), next_attempt_at = now(), attempts = 0,
-                failed_at = null, last_error = null
-             where confirmed_at is null and expired_at is null
-               and created_at < now() - $1 * interval '1 millisecond'",
-        )
-        .bind(after.as_secs_f64() * 1000.0)
-        .execute(&self.control)
-        .await?;
-        Ok(expired.rows_affected())
+        registry::expire_unconfirmed(&self.control, after).await
     }
 
     /// Claims up to `limit` expired tenants that are due and that no live worker holds.
@@ -327,22 +184,7 @@ impl Provisioner {
         owner: Uuid,
         limit: i64,
     ) -> Result<Vec<TenantRecord>, ProvisionError> {
-        Ok(sqlx::query_as(&format!(
-            "update tenant set lease_owner = $1, lease_expires_at = now() + $2 * interval '1 millisecond'
-             where tenant_id in (
-                select tenant_id from tenant
-                where expired_at is not null and failed_at is null and next_attempt_at <= now()
-                  and (lease_expires_at is null or lease_expires_at < now())
-                order by next_attempt_at
-                limit $3
-                for update skip locked)
-             returning {COLUMNS}"
-        ))
-        .bind(owner)
-        .bind(self.lease_ms())
-        .bind(limit)
-        .fetch_all(&self.control)
-        .await?)
+        registry::claim_expired(&self.control, owner, self.lease, limit).await
     }
 
     /// Removes an expired tenant this worker has claimed: drops its database and role, then
@@ -357,14 +199,7 @@ impl Provisioner {
             self.record_failure(&claimed, owner, &err).await?;
             return Err(err);
         }
-        let deleted = sqlx::query(
-            "delete from tenant where tenant_id = $1 and lease_owner = $2 and expired_at is not null",
-        )
-        .bind(claimed.tenant_id)
-        .bind(owner)
-        .execute(&self.control)
-        .await?;
-        if deleted.rows_affected() == 0 {
+        if !registry::delete_expired(&self.control, claimed.tenant_id, owner).await? {
             return Err(ProvisionError::LeaseLost(claimed.tenant_id));
         }
         tracing::info!(tenant.id = %claimed.tenant_id, tenant.subdomain = %claimed.subdomain,
@@ -375,31 +210,25 @@ impl Provisioner {
 
     /// Clears a failed tenant's failure so the worker picks it up again at its position.
     pub async fn retry(&self, tenant: TenantId) -> Result<(), ProvisionError> {
-        let updated = sqlx::query(
-            "update tenant set failed_at = null, attempts = 0, next_attempt_at = now()
-             where tenant_id = $1 and lifecycle <> 'active'",
-        )
-        .bind(tenant)
-        .execute(&self.control)
-        .await?;
-        if updated.rows_affected() == 0 && registry::find(&self.control, tenant).await?.is_none() {
+        let cleared = registry::clear_failure(&self.control, tenant).await?;
+        if !cleared && registry::find(&self.control, tenant).await?.is_none() {
             return Err(ProvisionError::UnknownTenant(tenant));
         }
         Ok(())
     }
 
-    async fn run_step(&self, tenant: &TenantRecord) -> Result<StepOutput, ProvisionError> {
+    async fn run_step(&self, tenant: &TenantRecord) -> Result<StepRecord, ProvisionError> {
         let db = tenant.database();
         let (target, output) = match tenant.lifecycle {
             Lifecycle::Requested => {
                 self.server.ensure_database(&db).await?;
-                (Lifecycle::DatabaseCreated, StepOutput::default())
+                (Lifecycle::DatabaseCreated, StepRecord::default())
             }
             Lifecycle::DatabaseCreated => {
                 let version = self.server.apply_schema(&db).await?;
                 (
                     Lifecycle::SchemaApplied,
-                    StepOutput {
+                    StepRecord {
                         schema_version: Some(version),
                         ..Default::default()
                     },
@@ -413,7 +242,7 @@ impl Provisioner {
                 let password = credentials::generate_password();
                 let sealed = credentials::seal_database_password(&sealer, &db.role, &password);
                 self.server.set_login_password(&db, &password).await?;
-                let output = StepOutput {
+                let output = StepRecord {
                     key_provider: Some(self.keys.name()),
                     wrapped_data_key: Some(wrapped.0),
                     db_password_sealed: Some(sealed),
@@ -438,9 +267,9 @@ impl Provisioner {
                 let sealer = credentials::sealer_for(self.keys.as_ref(), &stored).await?;
                 let password = credentials::open_database_password(&sealer, &db.role, sealed)?;
                 self.server.check_login(&db, &password).await?;
-                (Lifecycle::Active, StepOutput::default())
+                (Lifecycle::Active, StepRecord::default())
             }
-            Lifecycle::Active => return Ok(StepOutput::default()),
+            Lifecycle::Active => return Ok(StepRecord::default()),
         };
         self.failpoint(Failpoint::AfterEffect(target))?;
         Ok(output)
@@ -450,7 +279,7 @@ impl Provisioner {
         &self,
         tenant: &TenantRecord,
         owner: Uuid,
-        output: StepOutput,
+        output: StepRecord,
     ) -> Result<TenantRecord, ProvisionError> {
         let next = match tenant.lifecycle {
             Lifecycle::Requested => Lifecycle::DatabaseCreated,
@@ -458,32 +287,15 @@ impl Provisioner {
             Lifecycle::SchemaApplied => Lifecycle::KeyCreated,
             Lifecycle::KeyCreated | Lifecycle::Active => Lifecycle::Active,
         };
-        let done = next == Lifecycle::Active;
-        sqlx::query_as(&format!(
-            "update tenant set
-                lifecycle = $4,
-                schema_version = coalesce($5, schema_version),
-                key_provider = coalesce($6, key_provider),
-                wrapped_data_key = coalesce($7, wrapped_data_key),
-                db_password_sealed = coalesce($8, db_password_sealed),
-                activated_at = case when $9 then now() else activated_at end,
-                attempts = 0, last_error = null,
-                lease_owner = case when $9 then null else lease_owner end,
-                lease_expires_at = case when $9 then null else now() + $10 * interval '1 millisecond' end
-             where tenant_id = $1 and lease_owner = $2 and lifecycle = $3
-             returning {COLUMNS}"
-        ))
-        .bind(tenant.tenant_id)
-        .bind(owner)
-        .bind(tenant.lifecycle.as_str())
-        .bind(next.as_str())
-        .bind(output.schema_version)
-        .bind(output.key_provider)
-        .bind(output.wrapped_data_key)
-        .bind(output.db_password_sealed)
-        .bind(done)
-        .bind(self.lease_ms())
-        .fetch_optional(&self.control)
+        registry::record_step(
+            &self.control,
+            tenant.tenant_id,
+            owner,
+            tenant.lifecycle,
+            next,
+            output,
+            self.lease,
+        )
         .await?
         .ok_or(ProvisionError::LeaseLost(tenant.tenant_id))
     }
@@ -496,7 +308,7 @@ impl Provisioner {
     ) -> Result<(), ProvisionError> {
         let failures = tenant.attempts + 1;
         let gives_up = failures >= self.policy.max_attempts;
-        let delay_ms = self.policy.delay_after(failures).as_secs_f64() * 1000.0;
+        let delay = self.policy.delay_after(failures);
         let mut message = err.to_string();
         message.truncate(2000);
         if gives_up {
@@ -506,22 +318,13 @@ impl Provisioner {
             tracing::warn!(tenant.id = %tenant.tenant_id, step = %tenant.lifecycle, error = %message,
                 "provisioning step for tenant {} failed; retrying", tenant.tenant_id);
         }
-        sqlx::query(
-            "update tenant set attempts = $3, last_error = $4,
-                next_attempt_at = now() + $5 * interval '1 millisecond',
-                failed_at = case when $6 then now() else null end,
-                lease_owner = null, lease_expires_at = null
-             where tenant_id = $1 and lease_owner = $2",
-        )
-        .bind(tenant.tenant_id)
-        .bind(owner)
-        .bind(failures)
-        .bind(message)
-        .bind(delay_ms)
-        .bind(gives_up)
-        .execute(&self.control)
-        .await?;
-        Ok(())
+        let failure = StepFailure {
+            attempts: failures,
+            message,
+            delay,
+            gives_up,
+        };
+        registry::record_failure(&self.control, tenant.tenant_id, owner, failure).await
     }
 
     #[cfg(feature = "failpoints")]

@@ -1,14 +1,21 @@
-//! The control database's `tenant` table: the one module that reads and writes tenant rows.
+//! The control database's `tenant` table: the one module that writes tenant rows.
 //!
-//! The control plane inserts a tenant at signup ([`insert_requested`]); the lifecycle moves it
-//! along; operators and billing suspend it. The tenant API never comes here: it reads the
-//! narrower `router.tenant_route` view through its own read-only role.
+//! Every `insert`, `update` and `delete` of `tenant` is a function here, named for what it
+//! records: the control plane inserts a tenant at signup ([`insert_requested`]) and confirms it;
+//! the lifecycle claims tenants with a lease and records steps and failures; the schema rollout
+//! records versions; billing writes the plan, limits and payment state; the outbox marks the
+//! welcome mail queued. Reads of single columns (an organisation's name, the plan under a row
+//! lock) stay with the modules ARCHITECTURE.md names. The tenant API never comes here: it reads
+//! the narrower `router.tenant_route` view through its own read-only role.
+
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgConnection, PgExecutor};
+use uuid::Uuid;
 
 use crate::database_server::{Endpoint, TenantDatabase};
-use crate::lifecycle::Lifecycle;
+use crate::tenant::Lifecycle;
 use crate::{ProvisionError, Subdomain, TenantId, TenantStatus};
 
 /// A tenant as the control plane sees it.
@@ -116,6 +123,14 @@ pub async fn find(
     .await?)
 }
 
+/// A tenant's organisation name (for mails), `None` when there is no such tenant.
+pub async fn organisation(db: impl PgExecutor<'_>, id: TenantId) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("select organisation from tenant where tenant_id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
 /// Records that the tenant's signup address is confirmed (idempotent); the caller owns the
 /// transaction. Returns the tenant as it is now, or `None` when there is none or its
 /// unconfirmed signup has expired (it is being deprovisioned).
@@ -130,6 +145,379 @@ pub async fn mark_confirmed(
     .bind(id)
     .fetch_optional(conn)
     .await?)
+}
+
+/// `d` in milliseconds, as the interval arithmetic below takes it.
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Takes a lease on up to `limit` tenants whose next provisioning step is due and that no live
+/// worker holds.
+pub async fn claim_due(
+    db: impl PgExecutor<'_>,
+    owner: Uuid,
+    lease: Duration,
+    limit: i64,
+) -> Result<Vec<TenantRecord>, ProvisionError> {
+    claim_batch(
+        db,
+        "lifecycle <> 'active' and failed_at is null and next_attempt_at <= now()
+         and expired_at is null",
+        owner,
+        lease,
+        limit,
+    )
+    .await
+}
+
+/// Takes a lease on up to `limit` tenants that match `due` (a fixed condition, never input)
+/// and that no live worker holds, the longest-waiting first, skipping rows others have locked.
+async fn claim_batch(
+    db: impl PgExecutor<'_>,
+    due: &'static str,
+    owner: Uuid,
+    lease: Duration,
+    limit: i64,
+) -> Result<Vec<TenantRecord>, ProvisionError> {
+    Ok(sqlx::query_as(&format!(
+        "update tenant set lease_owner = $1, lease_expires_at = now() + $2 * interval '1 millisecond'
+         where tenant_id in (
+            select tenant_id from tenant
+            where {due}
+              and (lease_expires_at is null or lease_expires_at < now())
+            order by next_attempt_at
+            limit $3
+            for update skip locked)
+         returning {COLUMNS}"
+    ))
+    .bind(owner)
+    .bind(millis(lease))
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Takes a lease on one tenant if it still has provisioning steps to run and no live worker
+/// holds it.
+pub async fn claim_one(
+    db: impl PgExecutor<'_>,
+    tenant: TenantId,
+    owner: Uuid,
+    lease: Duration,
+) -> Result<Option<TenantRecord>, ProvisionError> {
+    Ok(sqlx::query_as(&format!(
+        "update tenant set lease_owner = $1, lease_expires_at = now() + $2 * interval '1 millisecond'
+         where tenant_id = (
+            select tenant_id from tenant
+            where tenant_id = $3 and lifecycle <> 'active' and failed_at is null
+              and expired_at is null
+              and (lease_expires_at is null or lease_expires_at < now())
+            for update skip locked)
+         returning {COLUMNS}"
+    ))
+    .bind(owner)
+    .bind(millis(lease))
+    .bind(tenant)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// What a provisioning step produced, recorded with the tenant's new position.
+#[derive(Default)]
+pub(crate) struct StepRecord {
+    pub schema_version: Option<i64>,
+    pub key_provider: Option<&'static str>,
+    pub wrapped_data_key: Option<Vec<u8>>,
+    pub db_password_sealed: Option<Vec<u8>>,
+}
+
+/// Moves a tenant this worker holds from `from` to `next`, with what the step produced; the
+/// lease is renewed, or released when `next` is the last position. `None` when the lease was
+/// lost (another worker, or no longer at `from`).
+pub(crate) async fn record_step(
+    db: impl PgExecutor<'_>,
+    tenant: TenantId,
+    owner: Uuid,
+    from: Lifecycle,
+    next: Lifecycle,
+    output: StepRecord,
+    lease: Duration,
+) -> Result<Option<TenantRecord>, ProvisionError> {
+    let done = next == Lifecycle::Active;
+    Ok(sqlx::query_as(&format!(
+        "update tenant set
+            lifecycle = $4,
+            schema_version = coalesce($5, schema_version),
+            key_provider = coalesce($6, key_provider),
+            wrapped_data_key = coalesce($7, wrapped_data_key),
+            db_password_sealed = coalesce($8, db_password_sealed),
+            activated_at = case when $9 then now() else activated_at end,
+            attempts = 0, last_error = null,
+            lease_owner = case when $9 then null else lease_owner end,
+            lease_expires_at = case when $9 then null else now() + $10 * interval '1 millisecond' end
+         where tenant_id = $1 and lease_owner = $2 and lifecycle = $3
+         returning {COLUMNS}"
+    ))
+    .bind(tenant)
+    .bind(owner)
+    .bind(from.as_str())
+    .bind(next.as_str())
+    .bind(output.schema_version)
+    .bind(output.key_provider)
+    .bind(output.wrapped_data_key)
+    .bind(output.db_password_sealed)
+    .bind(done)
+    .bind(millis(lease))
+    .fetch_optional(db)
+    .await?)
+}
+
+/// A failed step of a tenant this worker holds: the attempt count and error, the next attempt
+/// after `delay` (or the tenant marked failed when `gives_up`), and the lease released.
+pub(crate) struct StepFailure {
+    pub attempts: i32,
+    pub message: String,
+    pub delay: Duration,
+    pub gives_up: bool,
+}
+
+/// Records a [`StepFailure`] (nothing when the lease was lost meanwhile).
+pub(crate) async fn record_failure(
+    db: impl PgExecutor<'_>,
+    tenant: TenantId,
+    owner: Uuid,
+    failure: StepFailure,
+) -> Result<(), ProvisionError> {
+    sqlx::query(
+        "update tenant set attempts = $3, last_error = $4,
+            next_attempt_at = now() + $5 * interval '1 millisecond',
+            failed_at = case when $6 then now() else null end,
+            lease_owner = null, lease_expires_at = null
+         where tenant_id = $1 and lease_owner = $2",
+    )
+    .bind(tenant)
+    .bind(owner)
+    .bind(failure.attempts)
+    .bind(failure.message)
+    .bind(millis(failure.delay))
+    .bind(failure.gives_up)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Clears a tenant's failure so the worker picks it up again at its position; false when no
+/// tenant still provisioning has that id.
+pub async fn clear_failure(
+    db: impl PgExecutor<'_>,
+    tenant: TenantId,
+) -> Result<bool, ProvisionError> {
+    let updated = sqlx::query(
+        "update tenant set failed_at = null, attempts = 0, next_attempt_at = now()
+         where tenant_id = $1 and lifecycle <> 'active'",
+    )
+    .bind(tenant)
+    .execute(db)
+    .await?;
+    Ok(updated.rows_affected() > 0)
+}
+
+/// Marks every signup created more than `after` ago whose address is still unconfirmed as
+/// expired, due for deprovisioning now; returns how many.
+pub async fn expire_unconfirmed(
+    db: impl PgExecutor<'_>,
+    after: Duration,
+) -> Result<u64, ProvisionError> {
+    let expired = sqlx::query(
+        "update tenant set expired_at = now(), next_attempt_at = now(), attempts = 0,
+            failed_at = null, last_error = null
+         where confirmed_at is null and expired_at is null
+           and created_at < now() - $1 * interval '1 millisecond'",
+    )
+    .bind(millis(after))
+    .execute(db)
+    .await?;
+    Ok(expired.rows_affected())
+}
+
+/// Takes a lease on up to `limit` expired tenants that are due and that no live worker holds.
+pub async fn claim_expired(
+    db: impl PgExecutor<'_>,
+    owner: Uuid,
+    lease: Duration,
+    limit: i64,
+) -> Result<Vec<TenantRecord>, ProvisionError> {
+    claim_batch(
+        db,
+        "expired_at is not null and failed_at is null and next_attempt_at <= now()",
+        owner,
+        lease,
+        limit,
+    )
+    .await
+}
+
+/// Deletes an expired tenant this worker holds (and with it, by cascade, its people, links and
+/// audit trail); false when the lease was lost.
+pub(crate) async fn delete_expired(
+    db: impl PgExecutor<'_>,
+    tenant: TenantId,
+    owner: Uuid,
+) -> Result<bool, ProvisionError> {
+    let deleted = sqlx::query(
+        "delete from tenant where tenant_id = $1 and lease_owner = $2 and expired_at is not null",
+    )
+    .bind(tenant)
+    .bind(owner)
+    .execute(db)
+    .await?;
+    Ok(deleted.rows_affected() > 0)
+}
+
+/// Tenants whose database has a schema older than `latest` (or none recorded), oldest first.
+pub(crate) async fn schema_behind(
+    db: impl PgExecutor<'_>,
+    latest: i64,
+) -> Result<Vec<(TenantId, TenantDatabase)>, ProvisionError> {
+    let rows: Vec<(TenantId, String, String)> = sqlx::query_as(
+        "select tenant_id, db_name, db_role from tenant
+         where lifecycle in ('schema_applied', 'key_created', 'active') and expired_at is null
+           and (schema_version is null or schema_version < $1)
+         order by created_at",
+    )
+    .bind(latest)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(tenant, name, role)| (tenant, TenantDatabase { name, role }))
+        .collect())
+}
+
+/// Records the tenant schema version now applied to a tenant's database.
+pub(crate) async fn set_schema_version(
+    db: impl PgExecutor<'_>,
+    tenant: TenantId,
+    version: i64,
+) -> Result<(), ProvisionError> {
+    sqlx::query("update tenant set schema_version = $2 where tenant_id = $1")
+        .bind(tenant)
+        .bind(version)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+// Billing and the welcome mail. These run inside the control plane's own transactions and
+// return `sqlx` errors, as the rest of that transaction does.
+
+/// Puts a tenant on a plan (id, display name and integration limit, as the tenant API routes by
+/// them); returns the plan it was on before, `None` when there is no such tenant. The caller
+/// holds the tenant's row lock.
+pub async fn set_plan(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    plan: &str,
+    plan_name: &str,
+    max_integrations: Option<i32>,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "with before as (select plan from tenant where tenant_id = $1)
+         update tenant set plan = $2, plan_name = $3, max_integrations = $4
+         where tenant_id = $1
+         returning (select plan from before)",
+    )
+    .bind(tenant)
+    .bind(plan)
+    .bind(plan_name)
+    .bind(max_integrations)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Rewrites the name and integration limit copied into every tenant on `plan` where they differ;
+/// returns how many changed.
+pub async fn set_plan_limits(
+    db: impl PgExecutor<'_>,
+    plan: &str,
+    plan_name: &str,
+    max_integrations: Option<i32>,
+) -> sqlx::Result<u64> {
+    Ok(sqlx::query(
+        "update tenant set plan_name = $2, max_integrations = $3
+         where plan = $1 and (plan_name is distinct from $2 or max_integrations is distinct from $3)",
+    )
+    .bind(plan)
+    .bind(plan_name)
+    .bind(max_integrations)
+    .execute(db)
+    .await?
+    .rows_affected())
+}
+
+/// The same for every tenant on a plan not in `known` (a plan the catalogue no longer has).
+pub async fn set_plan_limits_outside(
+    db: impl PgExecutor<'_>,
+    known: &[String],
+    plan_name: &str,
+    max_integrations: Option<i32>,
+) -> sqlx::Result<u64> {
+    Ok(sqlx::query(
+        "update tenant set plan_name = $2, max_integrations = $3
+         where plan <> all($1) and (plan_name is distinct from $2 or max_integrations is distinct from $3)",
+    )
+    .bind(known)
+    .bind(plan_name)
+    .bind(max_integrations)
+    .execute(db)
+    .await?
+    .rows_affected())
+}
+
+/// Records a tenant's billing state (`ok`, `grace`, `read_only`), which the tenant API routes by.
+pub async fn set_billing_state(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    state: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("update tenant set billing_state = $2 where tenant_id = $1")
+        .bind(tenant)
+        .bind(state)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// A tenant whose welcome mail is due, as [`take_due_welcomes`] marks it.
+#[derive(Debug, FromRow)]
+pub struct DueWelcome {
+    pub tenant_id: TenantId,
+    pub subdomain: String,
+    pub organisation: String,
+    /// The first confirmed administrator's address, if any.
+    pub recipient: Option<String>,
+}
+
+/// Marks up to 50 confirmed, active tenants whose welcome mail has not been queued as queued
+/// (skipping rows another process holds) and returns them; the caller queues the mails in the
+/// same transaction.
+pub async fn take_due_welcomes(conn: &mut PgConnection) -> sqlx::Result<Vec<DueWelcome>> {
+    sqlx::query_as(
+        "with due as (
+             select tenant_id from tenant
+             where welcome_queued_at is null and confirmed_at is not null and lifecycle = 'active'
+             for update skip locked
+             limit 50
+         )
+         update tenant t set welcome_queued_at = now()
+         from due where t.tenant_id = due.tenant_id
+         returning t.tenant_id, t.subdomain, t.organisation,
+             (select email from app_user u where u.tenant_id = t.tenant_id and u.role = 'administrator'
+                and u.email_confirmed_at is not null order by u.created_at limit 1) as recipient",
+    )
+    .fetch_all(conn)
+    .await
 }
 
 /// Whether `err` violated the named constraint.

@@ -18,9 +18,9 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{Executor, PgPool};
 
 use crate::admin_session;
-use crate::database_server::quote_ident;
 #[cfg(feature = "failpoints")]
-use crate::lifecycle::Failpoint;
+use crate::failpoint::Failpoint;
+use crate::sql_names::{like_escape, quote_ident};
 use crate::{migrations, ProvisionError};
 
 const NAME_PREFIX: &str = "treaty_template_";
@@ -197,7 +197,7 @@ impl TemplateDatabase {
 
     /// Drops templates of other schema versions; returns their names.
     pub(crate) async fn drop_stale(&self, admin: &PgPool) -> Result<Vec<String>, ProvisionError> {
-        let pattern = format!("{}%", crate::database_server::like_escape(&self.prefix));
+        let pattern = format!("{}%", like_escape(&self.prefix));
         let stale: Vec<String> = sqlx::query_scalar(
             "select datname from pg_database where datname like $1 and datname <> $2 and datname <> $3",
         )

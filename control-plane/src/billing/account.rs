@@ -2,7 +2,7 @@
 //! copy of its subscription as Stripe last described it.
 
 use chrono::{DateTime, Utc};
-use provisioning::TenantId;
+use provisioning::{registry, TenantId};
 use sqlx::PgConnection;
 
 use super::stripe_api::Subscription;
@@ -98,12 +98,9 @@ pub async fn customer(state: &AppState, tenant: TenantId, email: &str) -> Result
     if let Some(customer) = load(&mut conn, tenant).await?.stripe_customer_id {
         return Ok(customer);
     }
-    let organisation: String =
-        sqlx::query_scalar("select organisation from tenant where tenant_id = $1")
-            .bind(tenant)
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or_else(|| Error::NotFound("this organisation no longer exists".into()))?;
+    let organisation = registry::organisation(&mut *conn, tenant)
+        .await?
+        .ok_or_else(|| Error::NotFound("this organisation no longer exists".into()))?;
     let created = state
         .billing
         .stripe()?

@@ -20,7 +20,9 @@ use serde_json::json;
 
 use super::account;
 use super::entitlement;
+use super::limits;
 use super::payment_state::{self, PaymentState};
+use super::plans::Plan;
 use super::seats;
 use super::settings::BillingMode;
 use super::stripe_api::{LineItem, NewCheckoutSession, SubscriptionData, TenantMetadata};
@@ -28,9 +30,7 @@ use crate::audit::{self, Actor};
 use crate::body::JsonOrForm;
 use crate::client_ip::ClientIp;
 use crate::error::{Error, Result};
-use crate::limits;
-use crate::plans::Plan;
-use crate::session::{Administrator, CurrentUser};
+use crate::identity::current_user::{Administrator, CurrentUser};
 use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]

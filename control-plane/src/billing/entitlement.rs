@@ -7,12 +7,12 @@
 //! [`apply_catalogue`] rewrites the copies that differ, so an edited `PLANS_FILE` reaches every
 //! tenant.
 
-use provisioning::TenantId;
+use provisioning::{registry, TenantId};
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 
+use super::plans::{Plan, Plans};
 use crate::audit::{self, Actor};
-use crate::plans::{Plan, Plans};
 
 /// Puts `tenant` on `plan_id` (the catalogue's base plan if unknown); returns the plan it was on
 /// when that differs. The caller holds the tenant's row lock.
@@ -23,17 +23,13 @@ pub async fn set_plan(
     plan_id: &str,
 ) -> sqlx::Result<Option<String>> {
     let plan = plans.get(plan_id);
-    let previous: Option<String> = sqlx::query_scalar(
-        "with before as (select plan from tenant where tenant_id = $1)
-         update tenant set plan = $2, plan_name = $3, max_integrations = $4
-         where tenant_id = $1
-         returning (select plan from before)",
+    let previous = registry::set_plan(
+        conn,
+        tenant,
+        &plan.id,
+        &plan.name,
+        limit(plan.max_integrations),
     )
-    .bind(tenant)
-    .bind(&plan.id)
-    .bind(&plan.name)
-    .bind(limit(plan.max_integrations))
-    .fetch_optional(conn)
     .await?;
     Ok(previous.filter(|before| *before != plan.id))
 }
@@ -68,27 +64,13 @@ pub async fn apply_catalogue(db: &PgPool, plans: &Plans) -> sqlx::Result<u64> {
     let mut changed = 0;
     let known: Vec<String> = plans.all().map(|p| p.id.clone()).collect();
     for plan in plans.all() {
-        changed += sqlx::query(
-            "update tenant set plan_name = $2, max_integrations = $3
-             where plan = $1 and (plan_name is distinct from $2 or max_integrations is distinct from $3)",
-        )
-        .bind(&plan.id)
-        .bind(&plan.name)
-        .bind(limit(plan.max_integrations))
-        .execute(db)
-        .await?
-        .rows_affected();
+        changed +=
+            registry::set_plan_limits(db, &plan.id, &plan.name, limit(plan.max_integrations))
+                .await?;
     }
     let base = plans.base();
-    changed += sqlx::query(
-        "update tenant set plan_name = $2, max_integrations = $3
-         where plan <> all($1) and (plan_name is distinct from $2 or max_integrations is distinct from $3)",
-    )
-    .bind(&known)
-    .bind(&base.name)
-    .bind(limit(base.max_integrations))
-    .execute(db)
-    .await?
-    .rows_affected();
+    changed +=
+        registry::set_plan_limits_outside(db, &known, &base.name, limit(base.max_integrations))
+            .await?;
     Ok(changed)
 }

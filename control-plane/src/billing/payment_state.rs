@@ -8,7 +8,7 @@
 //! lock, so it happens once.
 
 use chrono::{DateTime, Utc};
-use provisioning::TenantId;
+use provisioning::{registry, TenantId};
 use serde_json::json;
 use sqlx::PgConnection;
 
@@ -172,12 +172,7 @@ async fn end(conn: &mut PgConnection, tenant: TenantId) -> sqlx::Result<Option<D
 }
 
 async fn set(conn: &mut PgConnection, tenant: TenantId, state: PaymentState) -> sqlx::Result<()> {
-    sqlx::query("update tenant set billing_state = $2 where tenant_id = $1")
-        .bind(tenant)
-        .bind(state.as_str())
-        .execute(conn)
-        .await
-        .map(drop)
+    registry::set_billing_state(conn, tenant, state.as_str()).await
 }
 
 /// Tenants whose grace period has ended become read-only (the billing job calls this).
@@ -239,11 +234,9 @@ async fn notify_administrators(
     key: &str,
     compose: impl Fn(&str) -> (String, String),
 ) -> sqlx::Result<()> {
-    let organisation: String =
-        sqlx::query_scalar("select organisation from tenant where tenant_id = $1")
-            .bind(tenant)
-            .fetch_one(&mut *conn)
-            .await?;
+    let organisation = registry::organisation(&mut *conn, tenant)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
     let recipients: Vec<String> = sqlx::query_scalar(
         "select email from app_user
          where tenant_id = $1 and kind = 'person' and role = 'administrator'

@@ -11,11 +11,11 @@
 use provisioning::TenantId;
 
 use super::account::{self, is_live, Account};
+use super::plans::{Plan, Plans};
 use super::stripe_api::Subscription;
 use super::{entitlement, payment_state};
 use crate::audit::Actor;
 use crate::error::Result;
-use crate::plans::{Plan, Plans};
 use crate::state::AppState;
 
 /// What processing an event did, stored with it.

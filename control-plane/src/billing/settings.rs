@@ -13,7 +13,7 @@ use anyhow::{bail, Context};
 use provisioning::settings::Environment;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::plans::Plans;
+use super::plans::Plans;
 
 fn secret(value: &str) -> Result<SecretString, std::convert::Infallible> {
     Ok(SecretString::from(value.to_owned()))

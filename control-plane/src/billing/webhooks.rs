@@ -23,12 +23,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sqlx::PgConnection;
 
+use super::limits;
 use super::reconcile::{self, stripe_actor, Outcome};
 use super::stripe_api::id_of;
 use super::{account, signature};
 use crate::audit;
 use crate::error::{Error, Result};
-use crate::limits;
 use crate::state::AppState;
 
 /// The envelope of a Stripe event.

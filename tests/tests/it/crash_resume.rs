@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use provisioning::database_server::{DatabaseServer, Endpoint, PostgresServer, TenantDatabase};
-use provisioning::lifecycle::{Failpoint, Lifecycle};
 use provisioning::registry::{self, NewTenant};
-use provisioning::{ProvisionError, Provisioner, Subdomain, TenantId, TenantStatus};
+use provisioning::{
+    Failpoint, Lifecycle, ProvisionError, Provisioner, Subdomain, TenantId, TenantStatus,
+};
 use reqwest::{Method, StatusCode};
 use tests::env::server_url;
 use tests::tenant_client::signup_only;

@@ -3,7 +3,8 @@
 //! templates.
 
 use provisioning::database_server::PostgresServer;
-use provisioning::migrations::{self, latest_tenant_version};
+use provisioning::migrations::latest_tenant_version;
+use provisioning::rollout;
 use tests::env::server_url;
 use tests::tenant_client::signup;
 use tests::TestEnv;
@@ -42,7 +43,7 @@ async fn the_tenant_schema_is_rolled_out_to_every_tenant_and_the_rollout_resumes
         .unwrap();
 
     let server = PostgresServer::new(&server_url().into(), None).unwrap();
-    let report = migrations::roll_out_tenant_schema(&env.control, &server, 2)
+    let report = rollout::roll_out_tenant_schema(&env.control, &server, 2)
         .await
         .unwrap();
     assert_eq!(
@@ -60,7 +61,7 @@ async fn the_tenant_schema_is_rolled_out_to_every_tenant_and_the_rollout_resumes
             .unwrap();
     assert_eq!(behind, 0);
 
-    let again = migrations::roll_out_tenant_schema(&env.control, &server, 2)
+    let again = rollout::roll_out_tenant_schema(&env.control, &server, 2)
         .await
         .unwrap();
     assert!(

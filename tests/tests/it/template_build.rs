@@ -8,8 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use provisioning::database_server::{DatabaseServer, PostgresServer};
-use provisioning::lifecycle::Failpoint;
-use provisioning::{ProvisionError, TemplateDatabase};
+use provisioning::{Failpoint, ProvisionError, TemplateDatabase};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use tests::env::server_url;

@@ -5,19 +5,20 @@
 use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::audit::{self, Actor};
 use crate::body::{JsonOrForm, QueryParams};
 use crate::client_ip::ClientIp;
+use crate::email_address::limit_link_use;
 use crate::error::{Error, FieldErrors, Result};
-use crate::links::{self, Purpose};
-use crate::password;
-use crate::role::Role;
+use crate::identity::link_password;
+use crate::identity::links::{self, Purpose};
+use crate::identity::principals::{is_printable_name, NAME_RULE};
+use crate::identity::role::Role;
+use crate::identity::users::{find_person, UserResponse};
 use crate::state::AppState;
-use crate::users::{find_person, UserResponse};
 
 #[derive(Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -48,13 +49,7 @@ pub async fn get_invitation(
     ip: ClientIp,
     QueryParams(params): QueryParams<TokenParam>,
 ) -> Result<Json<InvitationResponse>> {
-    state
-        .limiter
-        .check(
-            &format!("links:ip:{}", ip.key()),
-            state.config.rate_limits.links,
-        )
-        .await?;
+    limit_link_use(&state, &ip).await?;
     let token = params.token.unwrap_or_default();
     let mut conn = state.db.acquire().await?;
     let link = links::peek(&mut conn, &token, Purpose::AcceptInvitation)
@@ -93,49 +88,18 @@ pub async fn accept_invitation(
     ip: ClientIp,
     JsonOrForm(request): JsonOrForm<AcceptRequest>,
 ) -> Result<Json<UserResponse>> {
-    state
-        .limiter
-        .check(
-            &format!("links:ip:{}", ip.key()),
-            state.config.rate_limits.links,
-        )
-        .await?;
+    limit_link_use(&state, &ip).await?;
     let mut errors = FieldErrors::new();
-    let token = request.token.unwrap_or_default();
-    let password = request.password.unwrap_or_default();
-    if token.is_empty() {
-        errors.insert("token", vec!["is required".into()]);
-    }
-    if password.is_empty() {
-        errors.insert("password", vec!["is required".into()]);
-    }
+    let (token, password) = link_password::required(request.token, request.password, &mut errors);
     let name = request.name.map(|n| n.trim().to_owned());
-    if name
-        .as_deref()
-        .is_some_and(|n| n.chars().count() > 100 || n.chars().any(char::is_control))
-    {
-        errors.insert(
-            "name",
-            vec!["must be at most 100 printable characters".into()],
-        );
+    if name.as_deref().is_some_and(|n| !is_printable_name(n)) {
+        errors.insert("name", vec![NAME_RULE.into()]);
     }
     if !errors.is_empty() {
         return Err(Error::Validation(errors));
     }
-    let mut conn = state.db.acquire().await?;
-    let invited = links::peek(&mut conn, &token, Purpose::AcceptInvitation)
-        .await?
-        .ok_or(Error::LinkInvalid)?;
-    let email: Option<String> = sqlx::query_scalar("select email from app_user where user_id = $1")
-        .bind(invited.user_id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .flatten();
-    drop(conn);
-    if let Some(weakness) = password::weakness(&password, email.as_deref().unwrap_or_default()) {
-        return Err(Error::field("password", weakness));
-    }
-    let hash = password::hash(SecretString::from(password)).await?;
+    let (hash, email) =
+        link_password::checked_hash(&state.db, &token, Purpose::AcceptInvitation, password).await?;
 
     let mut tx = state.db.begin().await?;
     let redeemed = links::redeem(&mut tx, &token, Purpose::AcceptInvitation)

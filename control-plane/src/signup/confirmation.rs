@@ -22,10 +22,10 @@ use uuid::Uuid;
 use crate::audit::{self, Actor};
 use crate::body::{JsonOrForm, QueryParams};
 use crate::client_ip::ClientIp;
+use crate::email_address::{limit_link_use, limit_mail, EmailAddress};
 use crate::error::{Error, Result};
-use crate::links::{self, Purpose};
+use crate::identity::links::{self, Purpose};
 use crate::mail::Email;
-use crate::rate_limit::address_key;
 use crate::state::AppState;
 
 /// Issues a confirmation link for the signup's administrator and composes the e-mail with it.
@@ -114,13 +114,7 @@ pub async fn confirm_signup(
 }
 
 async fn confirm(state: &AppState, ip: &ClientIp, token: Option<String>) -> Result<Confirmed> {
-    state
-        .limiter
-        .check(
-            &format!("links:ip:{}", ip.key()),
-            state.config.rate_limits.links,
-        )
-        .await?;
+    limit_link_use(state, ip).await?;
     let token = token
         .filter(|t| !t.is_empty())
         .ok_or_else(|| Error::field("token", "is required"))?;
@@ -181,40 +175,26 @@ pub struct ResendRequest {
 #[utoipa::path(
     post, path = "/api/signup/resend-confirmation", tag = "signup",
     request_body(content((ResendRequest = "application/json"), (ResendRequest = "application/x-www-form-urlencoded"))),
-    responses((status = 202, description = "Sent if the address has an unconfirmed signup (the answer does not say)", body = crate::openapi::Message)),
+    responses((status = 202, description = "Sent if the address has an unconfirmed signup (the answer does not say)", body = crate::email_address::Message)),
 )]
 pub async fn resend_confirmation(
     State(state): State<AppState>,
     ip: ClientIp,
     JsonOrForm(request): JsonOrForm<ResendRequest>,
 ) -> Result<impl IntoResponse> {
-    let email = request.email.unwrap_or_default().trim().to_owned();
-    if email.is_empty() {
-        return Err(Error::field("email", "is required"));
-    }
-    if !crate::signup::plausible_email(&email) {
-        return Err(Error::field("email", "is not a valid e-mail address"));
-    }
-    let limits = state.config.rate_limits.mail;
-    state
-        .limiter
-        .check(&format!("mail:ip:{}", ip.key()), limits)
-        .await?;
-    state
-        .limiter
-        .check(&address_key("mail", &email), limits)
-        .await?;
+    let email = EmailAddress::parse(request.email).map_err(|m| Error::field("email", m))?;
+    limit_mail(&state, &ip, &email).await?;
 
     // Looking the address up, issuing links and auditing happen after the answer, so its timing
     // does not tell whether the address has an unconfirmed signup.
     tokio::spawn(async move {
-        if let Err(err) = resend_links(&state, &ip, &email).await {
+        if let Err(err) = resend_links(&state, &ip, email.as_str()).await {
             tracing::warn!(error = %err, "could not resend confirmation links: {err}");
         }
     });
     Ok((
         StatusCode::ACCEPTED,
-        Json(crate::openapi::Message {
+        Json(crate::email_address::Message {
             message:
                 "if this address has an unconfirmed signup, a new confirmation link is on its way",
         }),

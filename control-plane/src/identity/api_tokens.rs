@@ -25,8 +25,8 @@ use crate::audit::{self, Actor};
 use crate::body::{path_id, JsonOrForm};
 use crate::client_ip::ClientIp;
 use crate::error::{Error, FieldErrors, Result};
-use crate::role::Role;
-use crate::session::CurrentUser;
+use crate::identity::current_user::CurrentUser;
+use crate::identity::role::Role;
 use crate::state::AppState;
 
 /// Live tokens one principal may hold.
@@ -264,15 +264,7 @@ pub async fn revoke(
     if revoked == 0 {
         return Err(Error::NotFound(format!("no live token {token}")));
     }
-    audit::record(
-        &mut *conn,
-        tenant,
-        actor,
-        "token_revoked",
-        Some(&token.to_string()),
-        json!({"principal": principal}),
-    )
-    .await?;
+    record_token_event(conn, tenant, actor, "token_revoked", token, principal).await?;
     Ok(())
 }
 
@@ -298,19 +290,32 @@ pub async fn rotate(
     .fetch_optional(&mut *conn)
     .await?;
     let rotated = rotated.ok_or_else(|| Error::NotFound(format!("no live token {token}")))?;
-    audit::record(
-        &mut *conn,
-        tenant,
-        actor,
-        "token_rotated",
-        Some(&token.to_string()),
-        json!({"principal": principal}),
-    )
-    .await?;
+    record_token_event(conn, tenant, actor, "token_rotated", token, principal).await?;
     Ok(TokenCreated {
         token: rotated,
         value: secret.reveal().to_owned(),
     })
+}
+
+/// The audit event of a change to one of `principal`'s tokens, named by the token's id.
+async fn record_token_event(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    actor: &Actor,
+    kind: &str,
+    token: Uuid,
+    principal: Uuid,
+) -> Result<()> {
+    audit::record(
+        &mut *conn,
+        tenant,
+        actor,
+        kind,
+        Some(&token.to_string()),
+        json!({"principal": principal}),
+    )
+    .await?;
+    Ok(())
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -23,10 +23,11 @@ use crate::audit::{self, Actor};
 use crate::body::JsonOrForm;
 use crate::client_ip::ClientIp;
 use crate::error::{Error, Result};
-use crate::password;
+use crate::identity::current_user::CurrentUser;
+use crate::identity::password;
+use crate::identity::role::Role;
+use crate::identity::session::{self, SessionRecord};
 use crate::rate_limit::address_key;
-use crate::role::Role;
-use crate::session::{self, CurrentUser, SessionRecord};
 use crate::state::AppState;
 
 /// `POST /api/login` body.
@@ -101,22 +102,9 @@ pub async fn create_session(
     headers: HeaderMap,
     JsonOrForm(request): JsonOrForm<LoginRequest>,
 ) -> Result<Response> {
-    crate::cross_site::check_form_post(&headers, &state.config.public_url)?;
-    let email = request.email.unwrap_or_default().trim().to_owned();
-    let password = request.password.unwrap_or_default();
-    if email.is_empty() || password.is_empty() {
-        let mut errors = crate::error::FieldErrors::new();
-        if email.is_empty() {
-            errors.insert("email", vec!["is required".into()]);
-        }
-        if password.is_empty() {
-            errors.insert("password", vec!["is required".into()]);
-        }
-        return Err(Error::Validation(errors));
-    }
-    if email.len() > 254 || password.chars().count() > password::MAX_LENGTH {
-        return Err(Error::InvalidCredentials);
-    }
+    crate::identity::cross_site::check_form_post(&headers, &state.config.public_url)?;
+    let subdomain = request.subdomain.clone();
+    let (email, password) = request.credentials()?;
     let limit = state.config.rate_limits.login;
     state
         .limiter
@@ -127,7 +115,52 @@ pub async fn create_session(
         .check(&address_key("login", &email), limit)
         .await?;
 
-    let candidates: Vec<Candidate> = sqlx::query_as(
+    let candidates = candidates(&state, &email, subdomain.as_deref()).await?;
+    let chosen = choose(
+        &state,
+        &ip,
+        &email,
+        &candidates,
+        SecretString::from(password),
+    )
+    .await?;
+    if chosen.email_confirmed_at.is_none() {
+        return Err(Error::EmailUnconfirmed);
+    }
+    open_session(&state, &ip, &headers, chosen, email).await
+}
+
+impl LoginRequest {
+    /// The address (trimmed) and password, both required; an address or password too long to be
+    /// anyone's is refused as wrong credentials, before any work is spent on it.
+    fn credentials(self) -> Result<(String, String)> {
+        let email = self.email.unwrap_or_default().trim().to_owned();
+        let password = self.password.unwrap_or_default();
+        if email.is_empty() || password.is_empty() {
+            let mut errors = crate::error::FieldErrors::new();
+            if email.is_empty() {
+                errors.insert("email", vec!["is required".into()]);
+            }
+            if password.is_empty() {
+                errors.insert("password", vec!["is required".into()]);
+            }
+            return Err(Error::Validation(errors));
+        }
+        if email.len() > 254 || password.chars().count() > password::MAX_LENGTH {
+            return Err(Error::InvalidCredentials);
+        }
+        Ok((email, password))
+    }
+}
+
+/// The active people with a password at `email` (in the named organisation, if one is named),
+/// whose organisation is not suspended; oldest first, at most five.
+async fn candidates(
+    state: &AppState,
+    email: &str,
+    subdomain: Option<&str>,
+) -> Result<Vec<Candidate>> {
+    Ok(sqlx::query_as(
         "select u.user_id, u.tenant_id, t.subdomain, u.password_hash, u.email_confirmed_at, u.auth_epoch
          from app_user u join tenant t using (tenant_id)
          where lower(u.email) = lower($1) and u.kind = 'person' and u.deactivated_at is null
@@ -136,27 +169,37 @@ pub async fn create_session(
          order by u.created_at
          limit 5",
     )
-    .bind(&email)
-    .bind(request.subdomain.as_deref().map(str::trim).filter(|s| !s.is_empty()))
+    .bind(email)
+    .bind(subdomain.map(str::trim).filter(|s| !s.is_empty()))
     .fetch_all(&state.db)
-    .await?;
+    .await?)
+}
 
-    let secret = SecretString::from(password);
+/// The one candidate whose password matches, after the same Argon2 work whether or not there is
+/// any. None matching is 401 (audited in every candidate's organisation, after answering);
+/// several ask for the organisation.
+async fn choose<'a>(
+    state: &AppState,
+    ip: &ClientIp,
+    email: &str,
+    candidates: &'a [Candidate],
+    secret: SecretString,
+) -> Result<&'a Candidate> {
     let mut matches = Vec::new();
     if candidates.is_empty() {
         password::verify_or_waste(secret.clone(), None).await?;
     }
-    for candidate in &candidates {
+    for candidate in candidates {
         if password::verify_or_waste(secret.clone(), candidate.password_hash.clone()).await? {
             matches.push(candidate);
         }
     }
-    let chosen = match matches.as_slice() {
+    match matches.as_slice() {
         [] => {
             // Audited after answering: writing first would make wrong passwords for existing
             // accounts slower to answer than unknown addresses.
             let tenants: Vec<TenantId> = candidates.iter().map(|c| c.tenant_id).collect();
-            let (db, actor) = (state.db.clone(), Actor::anonymous(Some(&email), &ip));
+            let (db, actor) = (state.db.clone(), Actor::anonymous(Some(email), ip));
             tokio::spawn(async move {
                 for tenant in tenants {
                     let recorded = audit::record(
@@ -173,26 +216,33 @@ pub async fn create_session(
                     }
                 }
             });
-            return Err(Error::InvalidCredentials);
+            Err(Error::InvalidCredentials)
         }
-        [one] => *one,
+        [one] => Ok(*one),
         several => {
             let subdomains: Vec<&str> = several.iter().map(|c| c.subdomain.as_str()).collect();
-            return Err(Error::Conflict {
+            Err(Error::Conflict {
                 code: "organisation_required",
                 message: format!(
                     "this address signs in to several organisations; add \"subdomain\": one of {}",
                     subdomains.join(", ")
                 ),
-            });
+            })
         }
-    };
-    if chosen.email_confirmed_at.is_none() {
-        return Err(Error::EmailUnconfirmed);
     }
+}
 
+/// Opens a new session for `chosen` (ending any the client brought along), records the login
+/// and answers with the person, the organisation, the CSRF token and the cookie.
+async fn open_session(
+    state: &AppState,
+    ip: &ClientIp,
+    headers: &HeaderMap,
+    chosen: &Candidate,
+    email: String,
+) -> Result<Response> {
     // Never adopt a session id the client brought along (session fixation).
-    if let Some(old) = session::presented_secret(&headers) {
+    if let Some(old) = session::presented_secret(headers) {
         state.sessions.destroy(&old).await?;
     }
     let secret = state
@@ -213,7 +263,7 @@ pub async fn create_session(
     audit::record(
         &mut *tx,
         chosen.tenant_id,
-        &Actor::anonymous(Some(&email), &ip).with_id(chosen.user_id),
+        &Actor::anonymous(Some(&email), ip).with_id(chosen.user_id),
         "login_succeeded",
         Some(&email),
         json!({}),
@@ -228,7 +278,7 @@ pub async fn create_session(
             name,
             role: role.parse().map_err(|e: String| anyhow::anyhow!(e))?,
         },
-        organisation: organisation(&state, chosen.tenant_id).await?,
+        organisation: organisation(state, chosen.tenant_id).await?,
         csrf_token: secret.csrf_token(),
     };
     let cookie = session::set_cookie(&secret, state.sessions.ttl(), state.config.secure_cookies());

@@ -8,7 +8,6 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use provisioning::TenantId;
-use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -16,11 +15,11 @@ use uuid::Uuid;
 use crate::audit::{self, Actor};
 use crate::body::JsonOrForm;
 use crate::client_ip::ClientIp;
+use crate::email_address::{limit_link_use, limit_mail, EmailAddress};
 use crate::error::{Error, FieldErrors, Result};
-use crate::links::{self, Purpose};
+use crate::identity::link_password;
+use crate::identity::links::{self, Purpose};
 use crate::mail::Email;
-use crate::password;
-use crate::rate_limit::address_key;
 use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -34,40 +33,26 @@ pub struct ResetRequest {
 #[utoipa::path(
     post, path = "/api/password-reset", tag = "passwords",
     request_body(content((ResetRequest = "application/json"), (ResetRequest = "application/x-www-form-urlencoded"))),
-    responses((status = 202, description = "Sent if the address has an account (the answer does not say)", body = crate::openapi::Message)),
+    responses((status = 202, description = "Sent if the address has an account (the answer does not say)", body = crate::email_address::Message)),
 )]
 pub async fn request_password_reset(
     State(state): State<AppState>,
     ip: ClientIp,
     JsonOrForm(request): JsonOrForm<ResetRequest>,
 ) -> Result<impl IntoResponse> {
-    let email = request.email.unwrap_or_default().trim().to_owned();
-    if email.is_empty() {
-        return Err(Error::field("email", "is required"));
-    }
-    if !crate::signup::plausible_email(&email) {
-        return Err(Error::field("email", "is not a valid e-mail address"));
-    }
-    let limits = state.config.rate_limits.mail;
-    state
-        .limiter
-        .check(&format!("mail:ip:{}", ip.key()), limits)
-        .await?;
-    state
-        .limiter
-        .check(&address_key("mail", &email), limits)
-        .await?;
+    let email = EmailAddress::parse(request.email).map_err(|m| Error::field("email", m))?;
+    limit_mail(&state, &ip, &email).await?;
 
     // Looking the address up, issuing links and auditing happen after the answer: doing them
     // first made the answer measurably slower for addresses that have accounts.
     tokio::spawn(async move {
-        if let Err(err) = send_reset_links(&state, &ip, &email).await {
+        if let Err(err) = send_reset_links(&state, &ip, email.as_str()).await {
             tracing::warn!(error = %err, "could not send password-reset links: {err}");
         }
     });
     Ok((
         StatusCode::ACCEPTED,
-        Json(crate::openapi::Message {
+        Json(crate::email_address::Message {
             message: "if this address has an account, a reset link is on its way",
         }),
     ))
@@ -151,40 +136,15 @@ pub async fn reset_password(
     ip: ClientIp,
     JsonOrForm(request): JsonOrForm<NewPassword>,
 ) -> Result<StatusCode> {
-    state
-        .limiter
-        .check(
-            &format!("links:ip:{}", ip.key()),
-            state.config.rate_limits.links,
-        )
-        .await?;
+    limit_link_use(&state, &ip).await?;
     let mut errors = FieldErrors::new();
-    let token = request.token.unwrap_or_default();
-    let password = request.password.unwrap_or_default();
-    if token.is_empty() {
-        errors.insert("token", vec!["is required".into()]);
-    }
-    if password.is_empty() {
-        errors.insert("password", vec!["is required".into()]);
-    }
+    let (token, password) = link_password::required(request.token, request.password, &mut errors);
     if !errors.is_empty() {
         return Err(Error::Validation(errors));
     }
     // Check the password against its owner before spending the link on it.
-    let mut conn = state.db.acquire().await?;
-    let owner = links::peek(&mut conn, &token, Purpose::ResetPassword)
-        .await?
-        .ok_or(Error::LinkInvalid)?;
-    drop(conn);
-    let email: Option<String> = sqlx::query_scalar("select email from app_user where user_id = $1")
-        .bind(owner.user_id)
-        .fetch_optional(&state.db)
-        .await?
-        .flatten();
-    if let Some(weakness) = password::weakness(&password, email.as_deref().unwrap_or_default()) {
-        return Err(Error::field("password", weakness));
-    }
-    let hash = password::hash(SecretString::from(password)).await?;
+    let (hash, email) =
+        link_password::checked_hash(&state.db, &token, Purpose::ResetPassword, password).await?;
 
     let mut tx = state.db.begin().await?;
     let redeemed = links::redeem(&mut tx, &token, Purpose::ResetPassword)

@@ -10,7 +10,7 @@ use std::path::Path;
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
-const BUILT_IN: &str = include_str!("../plans.json");
+const BUILT_IN: &str = include_str!("../../plans.json");
 
 /// One plan. `None` limits are unlimited.
 #[derive(Clone, Debug, Deserialize, Serialize)]

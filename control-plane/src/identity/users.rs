@@ -13,22 +13,24 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use provisioning::TenantId;
+use provisioning::{registry, TenantId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::audit::{self, Actor};
+use crate::billing::limits::{self, Principal};
 use crate::billing::seats;
 use crate::body::{path_id, JsonOrForm, QueryParams};
 use crate::client_ip::ClientIp;
+use crate::email_address::EmailAddress;
 use crate::error::{Error, FieldErrors, Result};
-use crate::limits::{self, Principal};
-use crate::links::{self, Purpose};
+use crate::identity::current_user::{Administrator, CurrentUser};
+use crate::identity::links::{self, Purpose};
+use crate::identity::principals::{self, activation_change, is_printable_name, NAME_RULE};
+use crate::identity::role::Role;
 use crate::mail::Email;
-use crate::role::Role;
-use crate::session::Administrator;
 use crate::state::AppState;
 
 /// A person as administrators see them.
@@ -149,86 +151,9 @@ pub async fn invite_user(
     ip: ClientIp,
     JsonOrForm(request): JsonOrForm<InviteRequest>,
 ) -> Result<impl IntoResponse> {
-    let mut errors = FieldErrors::new();
-    let email = request.email.unwrap_or_default().trim().to_owned();
-    if email.is_empty() {
-        errors
-            .entry("email")
-            .or_default()
-            .push("is required".into());
-    } else if !crate::signup::plausible_email(&email) {
-        errors
-            .entry("email")
-            .or_default()
-            .push("is not a valid e-mail address".into());
-    }
-    let name = request.name.unwrap_or_default().trim().to_owned();
-    if name.chars().count() > 100 || name.chars().any(char::is_control) {
-        errors
-            .entry("name")
-            .or_default()
-            .push("must be at most 100 printable characters".into());
-    }
-    let role = match request.role.as_deref() {
-        None => Some(Role::User),
-        Some(text) => Role::parse_person(text),
-    };
-    if role.is_none() {
-        errors
-            .entry("role")
-            .or_default()
-            .push("must be administrator, user or viewer".into());
-    }
-    let Some(role) = role.filter(|_| errors.is_empty()) else {
-        return Err(Error::Validation(errors));
-    };
-
+    let invite = request.validate()?;
     let mut tx = state.db.begin().await?;
-    let plan = limits::lock_tenant(&mut tx, admin.tenant_id).await?;
-    let existing: Option<(Uuid, bool)> = sqlx::query_as(
-        "select user_id, password_hash is null and deactivated_at is null from app_user
-         where tenant_id = $1 and lower(email) = lower($2)",
-    )
-    .bind(admin.tenant_id)
-    .bind(&email)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let user_id = match existing {
-        Some((id, true)) => {
-            sqlx::query("update app_user set role = $2, name = $3 where user_id = $1")
-                .bind(id)
-                .bind(role.as_str())
-                .bind(&name)
-                .execute(&mut *tx)
-                .await?;
-            id
-        }
-        Some(_) => {
-            return Err(Error::Conflict {
-                code: "user_exists",
-                message: format!("{email} is already a user of this organisation"),
-            })
-        }
-        None => {
-            limits::check_room_for(&mut tx, &state, admin.tenant_id, &plan, Principal::Person)
-                .await?;
-            let id = Uuid::new_v4();
-            sqlx::query(
-                "insert into app_user (user_id, tenant_id, email, name, role, kind, invited_by)
-                 values ($1, $2, $3, $4, $5, 'person', $6)",
-            )
-            .bind(id)
-            .bind(admin.tenant_id)
-            .bind(&email)
-            .bind(&name)
-            .bind(role.as_str())
-            .bind(admin.user_id)
-            .execute(&mut *tx)
-            .await?;
-            seats::request_sync(&mut tx, admin.tenant_id).await?;
-            id
-        }
-    };
+    let user_id = take_seat(&mut tx, &state, &admin, &invite).await?;
     let token = links::issue(
         &mut tx,
         admin.tenant_id,
@@ -242,46 +167,146 @@ pub async fn invite_user(
         admin.tenant_id,
         &Actor::user(&admin, &ip),
         "user_invited",
-        Some(&email),
-        json!({"userId": user_id, "role": role}),
+        Some(&invite.email),
+        json!({"userId": user_id, "role": invite.role}),
     )
     .await?;
-    let organisation: String =
-        sqlx::query_scalar("select organisation from tenant where tenant_id = $1")
-            .bind(admin.tenant_id)
-            .fetch_one(&mut *tx)
-            .await?;
+    let organisation = registry::organisation(&mut *tx, admin.tenant_id)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
     let user = find_person(&mut tx, admin.tenant_id, user_id).await?;
     tx.commit().await?;
     state.billing.kick();
 
-    let link = links::url(&state.config.public_url, "/api/invitations/accept", &token);
-    let days = state.config.invitation_ttl_hours / 24;
-    state.mailer.send_in_background(
-        Email {
-            to: email,
-            subject: format!("You are invited to {organisation} on Treaty"),
-            body: format!(
-                "Hello,\n\n\
-                 {inviter} invited you to {organisation} on Treaty, the contract-testing broker, as {role}.\n\
-                 Accept by choosing a password with this link's token within {days} days:\n\n\
-                 {link}\n\n\
-                 (curl: curl {public}/api/invitations/accept --json '{{\"token\":\"{token}\",\"password\":\"…\",\"name\":\"…\"}}')\n\n\
-                 The link works once.\n",
-                inviter = admin.email,
-                public = state.config.public_url.trim_end_matches('/'),
-                token = token.as_str(),
-            ),
-            message_id: None,
-        },
-        "invitation",
-    );
+    let mail = invitation_mail(&state, &admin, invite, &organisation, &token);
+    state.mailer.send_in_background(mail, "invitation");
     let location = format!("/api/admin/users/{user_id}");
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
         Json(user),
     ))
+}
+
+/// An invitation that passed validation.
+struct ValidInvite {
+    email: String,
+    name: String,
+    role: Role,
+}
+
+impl InviteRequest {
+    /// Every invalid field at once.
+    fn validate(self) -> Result<ValidInvite> {
+        let mut errors = FieldErrors::new();
+        let email = EmailAddress::parse(self.email)
+            .map_err(|message| errors.entry("email").or_default().push(message.into()))
+            .ok();
+        let name = self.name.unwrap_or_default().trim().to_owned();
+        if !is_printable_name(&name) {
+            errors.entry("name").or_default().push(NAME_RULE.into());
+        }
+        let role = match self.role.as_deref() {
+            None => Some(Role::User),
+            Some(text) => Role::parse_person(text),
+        };
+        if role.is_none() {
+            errors
+                .entry("role")
+                .or_default()
+                .push("must be administrator, user or viewer".into());
+        }
+        let (Some(role), Some(email)) = (role.filter(|_| errors.is_empty()), email) else {
+            return Err(Error::Validation(errors));
+        };
+        Ok(ValidInvite {
+            email: email.into_string(),
+            name,
+            role,
+        })
+    }
+}
+
+/// The invitee's account, under the tenant's row lock: a pending invitee's is updated with the
+/// new role and name; otherwise a new one takes a seat (if the plan has room). An address that
+/// is already an active or deactivated user is a conflict.
+async fn take_seat(
+    tx: &mut PgConnection,
+    state: &AppState,
+    admin: &CurrentUser,
+    invite: &ValidInvite,
+) -> Result<Uuid> {
+    let plan = limits::lock_tenant(tx, admin.tenant_id).await?;
+    let existing: Option<(Uuid, bool)> = sqlx::query_as(
+        "select user_id, password_hash is null and deactivated_at is null from app_user
+         where tenant_id = $1 and lower(email) = lower($2)",
+    )
+    .bind(admin.tenant_id)
+    .bind(&invite.email)
+    .fetch_optional(&mut *tx)
+    .await?;
+    match existing {
+        Some((id, true)) => {
+            sqlx::query("update app_user set role = $2, name = $3 where user_id = $1")
+                .bind(id)
+                .bind(invite.role.as_str())
+                .bind(&invite.name)
+                .execute(&mut *tx)
+                .await?;
+            Ok(id)
+        }
+        Some(_) => Err(Error::Conflict {
+            code: "user_exists",
+            message: format!("{} is already a user of this organisation", invite.email),
+        }),
+        None => {
+            limits::check_room_for(tx, state, admin.tenant_id, &plan, Principal::Person).await?;
+            let id = Uuid::new_v4();
+            sqlx::query(
+                "insert into app_user (user_id, tenant_id, email, name, role, kind, invited_by)
+                 values ($1, $2, $3, $4, $5, 'person', $6)",
+            )
+            .bind(id)
+            .bind(admin.tenant_id)
+            .bind(&invite.email)
+            .bind(&invite.name)
+            .bind(invite.role.as_str())
+            .bind(admin.user_id)
+            .execute(&mut *tx)
+            .await?;
+            seats::request_sync(tx, admin.tenant_id).await?;
+            Ok(id)
+        }
+    }
+}
+
+/// The invitation e-mail, with the link's token.
+fn invitation_mail(
+    state: &AppState,
+    admin: &CurrentUser,
+    invite: ValidInvite,
+    organisation: &str,
+    token: &links::LinkToken,
+) -> Email {
+    let link = links::url(&state.config.public_url, "/api/invitations/accept", token);
+    let days = state.config.invitation_ttl_hours / 24;
+    let role = invite.role;
+    Email {
+        to: invite.email,
+        subject: format!("You are invited to {organisation} on Treaty"),
+        body: format!(
+            "Hello,\n\n\
+             {inviter} invited you to {organisation} on Treaty, the contract-testing broker, as {role}.\n\
+             Accept by choosing a password with this link's token within {days} days:\n\n\
+             {link}\n\n\
+             (curl: curl {public}/api/invitations/accept --json '{{\"token\":\"{token}\",\"password\":\"…\",\"name\":\"…\"}}')\n\n\
+             The link works once.\n",
+            inviter = admin.email,
+            public = state.config.public_url.trim_end_matches('/'),
+            token = token.as_str(),
+        ),
+        message_id: None,
+    }
 }
 
 /// `PUT /api/admin/users/{id}` body: any of the fields.
@@ -342,11 +367,8 @@ pub async fn update_user(
         ),
     };
     if let Some(name) = &request.name {
-        if name.chars().count() > 100 || name.chars().any(char::is_control) {
-            return Err(Error::field(
-                "name",
-                "must be at most 100 printable characters",
-            ));
+        if !is_printable_name(name) {
+            return Err(Error::field("name", NAME_RULE));
         }
     }
     let mut tx = state.db.begin().await?;
@@ -363,20 +385,13 @@ pub async fn update_user(
     if !before.active && request.active == Some(true) {
         limits::check_room_for(&mut tx, &state, admin.tenant_id, &plan, Principal::Person).await?;
     }
-    sqlx::query(
-        "update app_user set
-            name = coalesce($2, name),
-            role = coalesce($3, role),
-            deactivated_at = case when $4::bool is null then deactivated_at
-                                  when $4 then null
-                                  else coalesce(deactivated_at, now()) end
-         where user_id = $1",
+    principals::update(
+        &mut tx,
+        id,
+        request.name.as_deref().map(str::trim),
+        role.map(Role::as_str),
+        request.active,
     )
-    .bind(id)
-    .bind(request.name.as_deref().map(str::trim))
-    .bind(role.map(Role::as_str))
-    .bind(request.active)
-    .execute(&mut *tx)
     .await?;
     if let Some(role) = role.filter(|r| *r != before.role) {
         audit::record(
@@ -389,30 +404,21 @@ pub async fn update_user(
         )
         .await?;
     }
-    match request.active {
-        Some(false) if before.active => {
-            audit::record(
-                &mut *tx,
-                admin.tenant_id,
-                &actor,
-                "user_deactivated",
-                Some(&target),
-                json!({"userId": id}),
-            )
-            .await?
-        }
-        Some(true) if !before.active => {
-            audit::record(
-                &mut *tx,
-                admin.tenant_id,
-                &actor,
-                "user_reactivated",
-                Some(&target),
-                json!({"userId": id}),
-            )
-            .await?
-        }
-        _ => {}
+    if let Some(active) = activation_change(before.active, request.active) {
+        let kind = if active {
+            "user_reactivated"
+        } else {
+            "user_deactivated"
+        };
+        audit::record(
+            &mut *tx,
+            admin.tenant_id,
+            &actor,
+            kind,
+            Some(&target),
+            json!({"userId": id}),
+        )
+        .await?;
     }
     let after = find_person(&mut tx, admin.tenant_id, id).await?;
     if after.active != before.active {
@@ -442,15 +448,7 @@ pub async fn delete_user(
     if before.role == Role::Administrator && before.active {
         keep_an_administrator(&mut tx, admin.tenant_id, id).await?;
     }
-    // Tokens first, so the grant-change notifications name every hash before the row goes.
-    sqlx::query("delete from api_token where user_id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("delete from app_user where user_id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    principals::remove(&mut tx, id).await?;
     audit::record(
         &mut *tx,
         admin.tenant_id,

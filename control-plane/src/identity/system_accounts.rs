@@ -13,14 +13,15 @@ use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::api_tokens::{self, CreateTokenRequest, TokenCreated, TokenResponse};
 use crate::audit::{self, Actor};
+use crate::billing::limits::{self, Principal};
 use crate::body::{path_id, JsonOrForm};
 use crate::client_ip::ClientIp;
 use crate::error::{Error, Result};
-use crate::limits::{self, Principal};
-use crate::role::Role;
-use crate::session::Administrator;
+use crate::identity::api_tokens::{self, CreateTokenRequest, TokenCreated, TokenResponse};
+use crate::identity::current_user::Administrator;
+use crate::identity::principals::{self, activation_change, is_printable_name, NAME_RULE};
+use crate::identity::role::Role;
 use crate::state::AppState;
 
 #[derive(Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -56,11 +57,8 @@ fn valid_name(name: Option<String>) -> Result<String> {
     if name.is_empty() {
         return Err(Error::field("name", "is required"));
     }
-    if name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(Error::field(
-            "name",
-            "must be at most 100 printable characters",
-        ));
+    if !is_printable_name(&name) {
+        return Err(Error::field("name", NAME_RULE));
     }
     Ok(name)
 }
@@ -203,18 +201,8 @@ pub async fn update_system_account(
         )
         .await?;
     }
-    sqlx::query(
-        "update app_user set name = coalesce($2, name),
-            deactivated_at = case when $3::bool is null then deactivated_at
-                                  when $3 then null else coalesce(deactivated_at, now()) end
-         where user_id = $1",
-    )
-    .bind(id)
-    .bind(name.as_deref())
-    .bind(request.active)
-    .execute(&mut *tx)
-    .await?;
-    if let Some(active) = request.active.filter(|a| *a != before.active) {
+    principals::update(&mut tx, id, name.as_deref(), None, request.active).await?;
+    if let Some(active) = activation_change(before.active, request.active) {
         let kind = if active {
             "system_account_reactivated"
         } else {
@@ -250,14 +238,7 @@ pub async fn delete_system_account(
     let id = path_id(&id, "system account")?;
     let mut tx = state.db.begin().await?;
     let before = find(&mut tx, admin.tenant_id, id).await?;
-    sqlx::query("delete from api_token where user_id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("delete from app_user where user_id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    principals::remove(&mut tx, id).await?;
     audit::record(
         &mut *tx,
         admin.tenant_id,

@@ -524,3 +524,60 @@ pub async fn take_due_welcomes(conn: &mut PgConnection) -> sqlx::Result<Vec<DueW
 pub fn is_constraint(err: &sqlx::Error, name: &str) -> bool {
     err.as_database_error().and_then(|e| e.constraint()) == Some(name)
 }
+
+#[cfg(test)]
+mod ownership {
+    //! The invariant in ARCHITECTURE.md: only this module writes the `tenant` table.
+
+    use std::path::{Path, PathBuf};
+
+    fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("source folder") {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                rust_files(&path, found);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                found.push(path);
+            }
+        }
+    }
+
+    /// Whether SQL in `text` writes the `tenant` table (not `tenant_…` or `tenant.` of another
+    /// schema's view), with any run of whitespace between the words.
+    fn writes_tenant_table(text: &str) -> bool {
+        let words: Vec<String> = text
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect();
+        words.windows(3).any(|w| {
+            (w[0] == "insert" && w[1] == "into" && w[2] == "tenant")
+                || (w[0] == "delete" && w[1] == "from" && w[2] == "tenant")
+        }) || words.windows(2).any(|w| w[0] == "update" && w[1] == "tenant")
+    }
+
+    #[test]
+    fn the_words_are_found_only_as_a_statement_on_the_table() {
+        assert!(writes_tenant_table("update\n   tenant set x = 1"));
+        assert!(writes_tenant_table("insert into tenant (a) values (1)"));
+        assert!(writes_tenant_table("DELETE FROM tenant where"));
+        assert!(!writes_tenant_table("update tenant_route set"));
+        assert!(!writes_tenant_table("delete from tenant_key"));
+    }
+
+    #[test]
+    fn only_the_registry_writes_the_tenant_table() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut files = Vec::new();
+        for crate_dir in ["control-plane", "tenant-api", "provisioning"] {
+            rust_files(&root.join(crate_dir).join("src"), &mut files);
+        }
+        assert!(files.len() > 50, "the sources were found: {files:?}");
+        let writers: Vec<_> = files
+            .iter()
+            .filter(|f| !f.ends_with("provisioning/src/registry.rs"))
+            .filter(|f| writes_tenant_table(&std::fs::read_to_string(f).expect("readable")))
+            .collect();
+        assert!(writers.is_empty(), "tenant table written outside registry: {writers:?}");
+    }
+}

@@ -9,8 +9,6 @@
 
 mod badges;
 mod body;
-pub use body::BodyLimit;
-pub use webhooks::definition::WebhookPolicy;
 mod branches;
 mod contracts;
 pub mod conventions;

@@ -12,10 +12,7 @@ use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
 use crate::error::Error;
-
-/// The configured body limit, so a 413 can say what it is.
-#[derive(Clone, Copy)]
-pub struct BodyLimit(pub usize);
+use crate::state::BodyLimit;
 
 /// The raw bytes of a JSON request body (content type checked, size limited).
 pub struct JsonBytes(pub Bytes);

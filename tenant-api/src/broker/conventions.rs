@@ -37,10 +37,10 @@ use axum::Router;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 
-use super::body::BodyLimit;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::host;
+use crate::state::BodyLimit;
 
 /// The Pact Broker release whose API this one reproduces (sent as `x-pact-broker-version`).
 pub const PACT_BROKER_VERSION: &str = "2.120.0";

@@ -1,13 +1,14 @@
-//! HAL+JSON as the Pact Broker writes it: the media type with its charset, absolute links built
-//! from the tenant's base URL, path segments percent-encoded the way the broker encodes names.
+//! HAL+JSON as the Pact Broker writes it: absolute links built from the tenant's base URL, path
+//! segments percent-encoded the way the broker encodes names, timestamps and `curies`. The
+//! document types themselves ([`HalBody`], [`HalText`]) are the platform core's
+//! ([`crate::media`]): errors and diagnostics are written in them too.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Value};
 
-/// The broker's response media type, charset included (clients match it literally).
-pub const HAL_JSON: &str = "application/hal+json;charset=utf-8";
+pub use crate::media::{HalBody, HalText};
 
 /// Everything but RFC 3986 unreserved characters is encoded (`Pricing Service` → `Pricing%20Service`).
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -15,33 +16,6 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'_')
     .remove(b'~');
-
-/// A HAL document.
-pub struct HalBody(pub Value);
-
-impl IntoResponse for HalBody {
-    fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&self.0).unwrap_or_default();
-        (
-            [(header::CONTENT_TYPE, HeaderValue::from_static(HAL_JSON))],
-            body,
-        )
-            .into_response()
-    }
-}
-
-/// A HAL document already serialised (pacts are spliced, not re-serialised).
-pub struct HalText(pub String);
-
-impl IntoResponse for HalText {
-    fn into_response(self) -> Response {
-        (
-            [(header::CONTENT_TYPE, HeaderValue::from_static(HAL_JSON))],
-            self.0,
-        )
-            .into_response()
-    }
-}
 
 /// A created resource: 201 with `Location`.
 pub fn created(location: String, body: impl IntoResponse) -> Response {

@@ -1,23 +1,21 @@
 //! The Pact Broker HTTP API, as the official clients use it.
 //!
 //! Handlers live in one module per resource and take a [`crate::gate::TenantContext`]; data
-//! access goes through [`store`] over that tenant's connection. Responses use the broker's
-//! media type and link shapes ([`hal`]), with links built from the tenant's base URL; the
-//! broker's HTTP conventions (OPTIONS, 405/406/415, extensions, headers) are in [`conventions`],
-//! collection paging in [`pagination`].
+//! access goes through [`store`] over that tenant's connection. Input is read, and responses
+//! written, by the broker's HTTP rules in [`http`]: extractors answering bad input in the
+//! broker's shapes, content negotiation, OPTIONS/405, extensions, headers, the broker's media
+//! type and link shapes ([`http::hal`], links built from the tenant's base URL) and paging.
 //! `shared/reference/pact-broker-api.md` is the specification this follows.
 
 mod badges;
-mod body;
 mod branches;
 mod contracts;
-pub mod conventions;
 mod dashboard;
 mod deployments;
 mod environments;
 pub mod events;
 mod for_verification;
-pub mod hal;
+pub mod http;
 mod index;
 mod integrations;
 mod labels;
@@ -28,7 +26,6 @@ pub mod names;
 pub mod pact_document;
 mod pacticipants;
 mod pacts;
-pub mod pagination;
 pub mod query;
 mod relationships;
 mod store;
@@ -54,8 +51,8 @@ pub fn router() -> Router<AppState> {
         // The broker's HTTP conventions, on every route above (keep these last): a 405 for a
         // method a route lacks (set here so that the tenant gate also guards it; `OPTIONS` is
         // answered from it), and content negotiation around each handler.
-        .method_not_allowed_fallback(conventions::method_not_allowed)
-        .route_layer(axum::middleware::from_fn(conventions::negotiate))
+        .method_not_allowed_fallback(http::methods::method_not_allowed)
+        .route_layer(axum::middleware::from_fn(http::negotiate::negotiate))
 }
 
 /// Pacts, verification results and pacts for verification (`pact-broker-api.md` §1.5–1.7).

@@ -6,9 +6,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 use sqlx::Connection;
 
-use super::conventions::{self, Params, QueryParams, RequestBody};
-use super::hal::{self, HalBody};
-use super::pagination::{Page, PageRequest, Pagination};
+use super::http::extract::{Params, QueryParams, RequestBody};
+use super::http::hal::{self, HalBody};
+use super::http::pagination::{Page, PageRequest, Pagination};
 use super::store::branches::{self as store, BranchRecord, BranchVersionRecord};
 use super::store::{pacticipants, versions};
 use crate::error::{Error, Result};
@@ -97,11 +97,11 @@ pub async fn list_branches(
     let mut document = json!({
         "_embedded": { "branches": entries },
         "_links": {
-            "self": { "title": format!("{} branches", row.name), "href": conventions::request_url(base, &uri) },
+            "self": { "title": format!("{} branches", row.name), "href": hal::request_url(base, &uri) },
             "pb:branches": links,
         },
     });
-    Page::new(page, total).decorate(&mut document, &conventions::resource_url(base, &uri));
+    Page::new(page, total).decorate(&mut document, &hal::resource_url(base, &uri));
     Ok(HalBody(document))
 }
 

@@ -15,9 +15,9 @@ use base64::Engine as _;
 use serde_json::{json, Map, Value};
 use sqlx::Connection;
 
-use super::body::JsonBody;
 use super::events;
-use super::hal::{self, HalBody};
+use super::http::extract::JsonBody;
+use super::http::hal::{self, HalBody};
 use super::pact_document::PactDocument;
 use super::pacts::diff::formatted_diff;
 use super::pacts::links::pact_url;

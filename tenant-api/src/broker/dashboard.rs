@@ -11,10 +11,10 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 
 use super::badges::PseudoBranchStatus;
-use super::hal::{self, HalBody};
+use super::http::hal::{self, HalBody};
+use super::http::pagination::MAX_PAGE_SIZE;
 use super::matrix::render::{format_date, table};
 use super::matrix::{text_response, wants_text};
-use super::pagination::MAX_PAGE_SIZE;
 use super::store::matrix as matrix_store;
 use super::store::reports::{self, BadgePact, BadgeVerification, DashboardItem};
 use crate::error::{Error, FieldErrors, Result};

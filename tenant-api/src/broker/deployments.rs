@@ -8,9 +8,9 @@ use serde_json::{json, Map, Value};
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
-use super::conventions::{self, Params, RequestBody};
 use super::environments::{environment_json, find_environment};
-use super::hal::{self, HalBody};
+use super::http::extract::{Params, RequestBody};
+use super::http::hal::{self, HalBody};
 use super::pacticipants::{embedded_pacticipant, embedded_version};
 use super::store::environments::{
     self as store, DeployedVersionRecord, EnvironmentRecord, ReleasedVersionRecord,
@@ -168,7 +168,7 @@ pub async fn list_deployed_versions(
     Ok(HalBody(json!({
         "_embedded": { "deployedVersions": entries },
         "_links": { "self": {
-            "href": conventions::request_url(base, &uri),
+            "href": hal::request_url(base, &uri),
             "title": format!(
                 "Deployed versions for {pacticipant} version {number} in environment {}",
                 environment.display_name.as_deref().unwrap_or_default()
@@ -325,7 +325,7 @@ pub async fn list_released_versions(
     Ok(HalBody(json!({
         "_embedded": { "releasedVersions": entries },
         "_links": { "self": {
-            "href": conventions::request_url(base, &uri),
+            "href": hal::request_url(base, &uri),
             "title": format!(
                 "Released versions for {} version {number} in {}",
                 display_name.unwrap_or_default(),

@@ -8,9 +8,9 @@ use serde_json::{json, Map, Value};
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
-use super::conventions::{self, Params, QueryParams, RequestBody};
 use super::deployments::{deployed_version_json, released_version_json, Embed};
-use super::hal::{self, HalBody};
+use super::http::extract::{Params, QueryParams, RequestBody};
+use super::http::hal::{self, HalBody};
 use super::names::generate_display_name;
 use super::store::environments::{
     self as store, EnvironmentFields, EnvironmentRecord, InstanceFilter,
@@ -240,7 +240,7 @@ pub async fn list_environments(
     Ok(HalBody(json!({
         "_embedded": { "environments": entries },
         "_links": {
-            "self": { "title": "Environments", "href": conventions::resource_url(base, &uri) },
+            "self": { "title": "Environments", "href": hal::resource_url(base, &uri) },
             "pb:environments": links,
         },
     })))
@@ -357,7 +357,7 @@ pub async fn list_currently_deployed(
     Ok(HalBody(json!({
         "_embedded": { "deployedVersions": entries },
         "_links": { "self": {
-            "href": conventions::request_url(base, &uri),
+            "href": hal::request_url(base, &uri),
             "title": format!("Currently deployed versions for {display}"),
         } },
     })))
@@ -386,7 +386,7 @@ pub async fn list_currently_supported(
     Ok(HalBody(json!({
         "_embedded": { "releasedVersions": entries },
         "_links": { "self": {
-            "href": conventions::request_url(base, &uri),
+            "href": hal::request_url(base, &uri),
             "title": format!("Currently supported versions in {display}"),
         } },
     })))

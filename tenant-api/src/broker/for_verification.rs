@@ -20,8 +20,8 @@ use sqlx::{Connection, PgConnection};
 
 use self::query::ForVerificationQuery;
 use self::selectors::{ResolvedSelector, Selector};
-use super::body::JsonBytes;
-use super::hal::HalBody;
+use super::http::extract::JsonBytes;
+use super::http::hal::HalBody;
 use super::metadata;
 use super::pacts::links::pact_version_url_with_metadata;
 use super::pacts::require_pacticipant;

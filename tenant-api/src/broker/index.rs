@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::hal::{curies, HalBody};
+use super::http::hal::{curies, HalBody};
 use crate::error::Result;
 use crate::gate::TenantContext;
 

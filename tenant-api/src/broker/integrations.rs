@@ -6,9 +6,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use sqlx::Connection;
 
-use super::conventions::{self, Negotiated, Params, QueryParams};
-use super::hal::{self, HalBody};
-use super::pagination::{Page, Pagination};
+use super::http::extract::{Params, QueryParams};
+use super::http::hal::{self, HalBody};
+use super::http::negotiate::Negotiated;
+use super::http::pagination::{Page, Pagination};
 use super::store::integrations::{self as store, IntegrationRecord};
 use super::store::pacticipants;
 use crate::error::{Error, Result};
@@ -82,7 +83,7 @@ pub async fn list_integrations(
         )
             .into_response());
     }
-    let resource_url = conventions::resource_url(base, &uri);
+    let resource_url = hal::resource_url(base, &uri);
     let entries: Vec<Value> = integrations
         .iter()
         .map(|i| integration_json(base, i))

@@ -5,9 +5,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use sqlx::Connection;
 
-use super::conventions::{self, Params, RequestBody};
-use super::hal::{self, HalBody};
-use super::pagination::{Page, Pagination};
+use super::http::extract::{Params, RequestBody};
+use super::http::hal::{self, HalBody};
+use super::http::pagination::{Page, Pagination};
 use super::store::pacticipants::{self as store, Label};
 use crate::error::{Error, Result};
 use crate::gate::TenantContext;
@@ -43,7 +43,7 @@ pub async fn list_labels(
     let mut conn = tenant.db().await?;
     let (names, total) =
         store::label_names(&mut conn, page.map(|p| (p.limit(), p.offset()))).await?;
-    let resource_url = conventions::resource_url(&tenant.base_url, &uri);
+    let resource_url = hal::resource_url(&tenant.base_url, &uri);
     let labels: Vec<Value> = names.iter().map(|name| json!({ "name": name })).collect();
     let mut document = json!({
         "_embedded": { "labels": labels },

@@ -28,7 +28,7 @@ use self::selectors::{
     parse_can_i_deploy_query, parse_matrix_query, LatestBy, Options, UnresolvedSelector,
 };
 use self::summary::{DeploymentStatusSummary, QueryResults};
-use super::hal::HalBody;
+use super::http::hal::HalBody;
 use super::query::{parse_nested_query, Param, Params};
 use super::store::matrix as store;
 use crate::error::{Error, FieldErrors, Result};

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 use sqlx::{FromRow, PgConnection};
 
-use super::hal::HalBody;
+use super::http::hal::HalBody;
 use super::matrix::render::format_date;
 use super::store::reports::table_exists;
 use crate::error::Result;

@@ -7,9 +7,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 use sqlx::{Connection, PgConnection};
 
-use super::conventions::{self, Params, QueryParams, RequestBody};
-use super::hal::{self, HalBody};
-use super::pagination::{Page, Pagination};
+use super::http::extract::{Params, QueryParams, RequestBody};
+use super::http::hal::{self, HalBody};
+use super::http::pagination::{Page, Pagination};
 use super::store::environments::{self, DeployedVersionRecord};
 use super::store::pacticipants::{
     self as store, Label, PacticipantFields, PacticipantFilter, PacticipantRecord,
@@ -292,7 +292,7 @@ fn entries_with_title(base: &str, views: &[PacticipantView]) -> Vec<Value> {
 async fn list(
     tenant: &TenantContext,
     filter: PacticipantFilter,
-    page: Option<super::pagination::PageRequest>,
+    page: Option<super::http::pagination::PageRequest>,
     uri: &Uri,
     deprecated: bool,
 ) -> Result<HalBody> {
@@ -303,10 +303,7 @@ async fn list(
     let views = views(&mut conn, records).await?;
     let mut document = collection_json(&tenant.base_url, &views, deprecated);
     if let Some(page) = Page::answer(page, total, returned) {
-        page.decorate(
-            &mut document,
-            &conventions::resource_url(&tenant.base_url, uri),
-        );
+        page.decorate(&mut document, &hal::resource_url(&tenant.base_url, uri));
     }
     Ok(HalBody(document))
 }

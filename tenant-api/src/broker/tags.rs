@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 use sqlx::Connection;
 
-use super::conventions::{Params, RequestBody};
-use super::hal::{self, HalBody};
+use super::http::extract::{Params, RequestBody};
+use super::http::hal::{self, HalBody};
 use super::store::versions::{self as store, TagRecord};
 use super::store::{environments, pacticipants};
 use crate::error::{Error, Result};

@@ -8,9 +8,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 use sqlx::{Connection, PgConnection};
 
-use super::body::JsonBody;
 use super::events::{self, Event, EventName, VerificationRef};
-use super::hal::{self, HalBody};
+use super::http::extract::JsonBody;
+use super::http::hal::{self, HalBody};
 use super::metadata::{self, PactMetadata};
 use super::pacts::links::{integration_url, pact_version_url};
 use super::pacts::read::pact_for_permalink;

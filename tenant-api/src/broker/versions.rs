@@ -9,10 +9,10 @@ use chrono::Local;
 use serde_json::{json, Map, Value};
 use sqlx::{Connection, PgConnection};
 
-use super::conventions::{self, Params, RequestBody};
-use super::hal::{self, HalBody};
+use super::http::extract::{Params, RequestBody};
+use super::http::hal::{self, HalBody};
+use super::http::pagination::{Page, PageRequest, Pagination};
 use super::pacticipants::deployed_environment_link;
-use super::pagination::{Page, PageRequest, Pagination};
 use super::store::environments::{
     self as environment_store, DeployedVersionRecord, EnvironmentRecord, ReleasedVersionRecord,
 };
@@ -298,7 +298,7 @@ async fn collection_json(
         "_embedded": { "versions": entries },
         "_links": {
             "self": {
-                "href": conventions::request_url(base, uri),
+                "href": hal::request_url(base, uri),
                 "title": collection.title.unwrap_or_else(|| format!("All application versions of {pacticipant}")),
             },
             "pb:pacticipant": { "href": pacticipant_url, "title": pacticipant },
@@ -308,7 +308,7 @@ async fn collection_json(
         },
     });
     if let Some(page) = Page::answer(collection.page, collection.total, versions.len()) {
-        page.decorate(&mut document, &conventions::resource_url(base, uri));
+        page.decorate(&mut document, &hal::resource_url(base, uri));
     }
     Ok(document)
 }
@@ -481,7 +481,7 @@ pub async fn get_version(
     let version = store::find_record(&mut conn, &pacticipant, &number)
         .await?
         .ok_or_else(|| version_not_found(&pacticipant, &number))?;
-    let self_href = conventions::resource_url(&tenant.base_url, &uri);
+    let self_href = hal::resource_url(&tenant.base_url, &uri);
     Ok(HalBody(
         single_version_json(&mut conn, &tenant.base_url, &version, &self_href).await?,
     ))
@@ -575,7 +575,7 @@ async fn write_version(
     let record = store::find_record(&mut tx, &pacticipant, &number)
         .await?
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("version vanished")))?;
-    let self_href = conventions::resource_url(&tenant.base_url, &uri);
+    let self_href = hal::resource_url(&tenant.base_url, &uri);
     let body = single_version_json(&mut tx, &tenant.base_url, &record, &self_href).await?;
     tx.commit().await?;
     let status = if created {
@@ -633,7 +633,7 @@ async fn latest_version_response(
     uri: &Uri,
     version: &VersionRecord,
 ) -> Result<HalBody> {
-    let self_href = conventions::resource_url(&tenant.base_url, uri);
+    let self_href = hal::resource_url(&tenant.base_url, uri);
     Ok(HalBody(
         single_version_json(conn, &tenant.base_url, version, &self_href).await?,
     ))

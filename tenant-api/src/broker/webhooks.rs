@@ -14,8 +14,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 use sqlx::PgConnection;
 
-use super::body::JsonBody;
-use super::hal::{self, HalBody};
+use super::http::extract::JsonBody;
+use super::http::hal::{self, HalBody};
 use super::store::pacticipants;
 use super::store::webhooks::{self as store, WebhookRow, WebhookWrite};
 use crate::error::{Error, FieldErrors, Result};

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::links::{self, pact_url, version_url};
 use super::publish::post_deletion_response;
 use super::{format_time, require_pacticipant};
-use crate::broker::hal::{self, HalBody};
+use crate::broker::http::hal::{self, HalBody};
 use crate::broker::store::pacts::{self as pact_store, IntegrationPacts, PactRef, ProviderPacts};
 use crate::error::Result;
 use crate::gate::TenantContext;

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
 use super::require_pacticipant;
-use crate::broker::hal::HalBody;
+use crate::broker::http::hal::HalBody;
 use crate::broker::pact_document::PactDocument;
 use crate::broker::store::for_verification::{self as selection, Candidates};
 use crate::broker::store::pacts as pact_store;

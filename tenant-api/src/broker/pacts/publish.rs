@@ -10,9 +10,9 @@ use serde_json::json;
 use sqlx::{Connection, PgConnection};
 
 use super::{links, pact_document_body};
-use crate::broker::body::JsonBytes;
 use crate::broker::events::{self, Event, EventName};
-use crate::broker::hal::{self, HalBody, HalText};
+use crate::broker::http::extract::JsonBytes;
+use crate::broker::http::hal::{self, HalBody, HalText};
 use crate::broker::pact_document::PactDocument;
 use crate::broker::store::pacts::{self as pact_store, Publication, PublishedPact};
 use crate::broker::store::{pacticipants, versions};

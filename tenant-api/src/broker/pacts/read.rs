@@ -8,7 +8,7 @@ use sqlx::PgConnection;
 
 use super::pact_document_body;
 use super::publish::not_found;
-use crate::broker::hal::HalText;
+use crate::broker::http::hal::HalText;
 use crate::broker::metadata::{self, PactMetadata};
 use crate::broker::store::pacts::{self as pact_store, Latest, PublishedPact};
 use crate::error::{Error, Result};

@@ -1,9 +1,10 @@
-//! HAL+JSON as the Pact Broker writes it: absolute links built from the tenant's base URL, path
-//! segments percent-encoded the way the broker encodes names, timestamps and `curies`. The
+//! HAL+JSON as the Pact Broker writes it: absolute links built from the tenant's base URL (and
+//! the request's own URL, [`resource_url`]), path segments percent-encoded the way the broker
+//! encodes names, timestamps and `curies`. The
 //! document types themselves ([`HalBody`], [`HalText`]) are the platform core's
 //! ([`crate::media`]): errors and diagnostics are written in them too.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Value};
@@ -34,6 +35,24 @@ pub fn url(base: &str, segments: &[&str]) -> String {
         url.extend(utf8_percent_encode(segment, SEGMENT));
     }
     url
+}
+
+/// The URL of the requested resource: the tenant's base URL and the request path, without the
+/// query string or a trailing slash (what the broker's `self` links and page links use).
+pub fn resource_url(base_url: &str, uri: &Uri) -> String {
+    format!(
+        "{}{}",
+        base_url.trim_end_matches('/'),
+        uri.path().trim_end_matches('/')
+    )
+}
+
+/// [`resource_url`] with the query string, when there is one.
+pub fn request_url(base_url: &str, uri: &Uri) -> String {
+    match uri.query().filter(|q| !q.is_empty()) {
+        Some(query) => format!("{}?{query}", resource_url(base_url, uri)),
+        None => resource_url(base_url, uri),
+    }
 }
 
 /// `{"href": …}`.

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 use sqlx::Connection;
 
-use super::http::extract::{Params, QueryParams, RequestBody};
+use super::http::extract::{PathParams, QueryParams, RequestBody};
 use super::http::hal::{self, HalBody};
 use super::http::pagination::{Page, PageRequest, Pagination};
 use super::store::branches::{self as store, BranchRecord, BranchVersionRecord};
@@ -70,7 +70,7 @@ fn branch_not_found(pacticipant: &str, branch: &str) -> Error {
 /// name; always paginated (page 1 of 100 by default).
 pub async fn list_branches(
     tenant: TenantContext,
-    Params(pacticipant): Params<String>,
+    PathParams(pacticipant): PathParams<String>,
     Pagination(page): Pagination,
     query: QueryParams,
     uri: Uri,
@@ -109,7 +109,7 @@ pub async fn list_branches(
 /// main branch and those excluded (their versions stay); 202 with a notice naming what is left.
 pub async fn delete_branches(
     tenant: TenantContext,
-    Params(pacticipant): Params<String>,
+    PathParams(pacticipant): PathParams<String>,
     query: QueryParams,
 ) -> Result<Response> {
     let mut keep: Vec<String> = query.all("exclude[]");
@@ -140,7 +140,7 @@ pub async fn delete_branches(
 /// `GET /pacticipants/{pacticipant}/branches/{branch}`.
 pub async fn get_branch(
     tenant: TenantContext,
-    Params((pacticipant, branch)): Params<(String, String)>,
+    PathParams((pacticipant, branch)): PathParams<(String, String)>,
 ) -> Result<HalBody> {
     let mut conn = tenant.db().await?;
     let found = store::find(&mut conn, &pacticipant, &branch)
@@ -153,7 +153,7 @@ pub async fn get_branch(
 /// or their pacts) → 204.
 pub async fn delete_branch(
     tenant: TenantContext,
-    Params((pacticipant, branch)): Params<(String, String)>,
+    PathParams((pacticipant, branch)): PathParams<(String, String)>,
 ) -> Result<StatusCode> {
     let mut conn = tenant.db().await?;
     let found = store::find(&mut conn, &pacticipant, &branch)
@@ -166,7 +166,7 @@ pub async fn delete_branch(
 /// `GET /pacticipants/{pacticipant}/branches/{branch}/versions/{version}`.
 pub async fn get_branch_version(
     tenant: TenantContext,
-    Params((pacticipant, branch, number)): Params<(String, String, String)>,
+    PathParams((pacticipant, branch, number)): PathParams<(String, String, String)>,
 ) -> Result<HalBody> {
     let mut conn = tenant.db().await?;
     let found = store::find_branch_version(&mut conn, &pacticipant, &branch, &number)
@@ -184,7 +184,7 @@ pub async fn get_branch_version(
 /// `Location` when it was not on it, 200 when it was.
 pub async fn put_branch_version(
     tenant: TenantContext,
-    Params((pacticipant, branch, number)): Params<(String, String, String)>,
+    PathParams((pacticipant, branch, number)): PathParams<(String, String, String)>,
     body: RequestBody,
 ) -> Result<Response> {
     body.require(&["application/json"])?;
@@ -228,7 +228,7 @@ pub async fn put_branch_version(
 /// off the branch.
 pub async fn delete_branch_version(
     tenant: TenantContext,
-    Params((pacticipant, branch, number)): Params<(String, String, String)>,
+    PathParams((pacticipant, branch, number)): PathParams<(String, String, String)>,
 ) -> Result<StatusCode> {
     let mut conn = tenant.db().await?;
     let found = store::find_branch_version(&mut conn, &pacticipant, &branch, &number)

@@ -4,13 +4,13 @@
 //! (`DashboardDecorator`) or a text table. Paginated by `page`/`size` (or the legacy
 //! `pageNumber`/`pageSize`); 30 items without them, as the broker's index service.
 
-use axum::extract::{Path, Query};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
 use super::badges::PseudoBranchStatus;
+use super::http::extract::{PathParams, Query};
 use super::http::hal::{self, HalBody};
 use super::http::pagination::MAX_PAGE_SIZE;
 use super::matrix::render::{format_date, table};
@@ -244,7 +244,7 @@ pub async fn get_dashboard(
 pub async fn get_integration_dashboard(
     tenant: TenantContext,
     headers: HeaderMap,
-    Path((provider, consumer)): Path<(String, String)>,
+    PathParams((provider, consumer)): PathParams<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response> {
     dashboard(tenant, headers, query, Some((consumer, provider))).await

@@ -9,7 +9,7 @@ use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
 use super::environments::{environment_json, find_environment};
-use super::http::extract::{Params, RequestBody};
+use super::http::extract::{PathParams, RequestBody};
 use super::http::hal::{self, HalBody};
 use super::pacticipants::{embedded_pacticipant, embedded_version};
 use super::store::environments::{
@@ -149,7 +149,7 @@ async fn version_and_environment(
 /// the version to the environment, newest first.
 pub async fn list_deployed_versions(
     tenant: TenantContext,
-    Params((pacticipant, number, uuid)): Params<(String, String, String)>,
+    PathParams((pacticipant, number, uuid)): PathParams<(String, String, String)>,
     uri: Uri,
 ) -> Result<HalBody> {
     let base = tenant.base_url.as_ref();
@@ -183,7 +183,7 @@ pub async fn list_deployed_versions(
 /// current deployment there (same application instance) is marked undeployed first.
 pub async fn record_deployment(
     tenant: TenantContext,
-    Params((pacticipant, number, uuid)): Params<(String, String, String)>,
+    PathParams((pacticipant, number, uuid)): PathParams<(String, String, String)>,
     body: RequestBody,
 ) -> Result<Response> {
     let object = if body.media_type().contains("json") {
@@ -237,7 +237,7 @@ fn parse_uuid(uuid: &str, kind: &str) -> Result<Uuid> {
 /// `GET /deployed-versions/{uuid}`.
 pub async fn get_deployed_version(
     tenant: TenantContext,
-    Params(uuid): Params<String>,
+    PathParams(uuid): PathParams<String>,
 ) -> Result<HalBody> {
     let parsed = parse_uuid(&uuid, "deployed version")?;
     let mut conn = tenant.db().await?;
@@ -273,7 +273,7 @@ fn cannot_set_back_to_true(field: &str) -> Error {
 /// undeployment; `true` is refused (422): record a new deployment instead.
 pub async fn patch_deployed_version(
     tenant: TenantContext,
-    Params(uuid): Params<String>,
+    PathParams(uuid): PathParams<String>,
     body: RequestBody,
 ) -> Result<HalBody> {
     body.require(&["application/merge-patch+json"])?;
@@ -304,7 +304,7 @@ pub async fn patch_deployed_version(
 /// version to the environment, if any.
 pub async fn list_released_versions(
     tenant: TenantContext,
-    Params((pacticipant, number, uuid)): Params<(String, String, String)>,
+    PathParams((pacticipant, number, uuid)): PathParams<(String, String, String)>,
     uri: Uri,
 ) -> Result<HalBody> {
     let base = tenant.base_url.as_ref();
@@ -339,7 +339,7 @@ pub async fn list_released_versions(
 /// release (201) or, when the version was already released there, supports it again (200).
 pub async fn record_release(
     tenant: TenantContext,
-    Params((pacticipant, number, uuid)): Params<(String, String, String)>,
+    PathParams((pacticipant, number, uuid)): PathParams<(String, String, String)>,
     body: RequestBody,
 ) -> Result<Response> {
     if body.media_type().contains("json") {
@@ -383,7 +383,7 @@ pub async fn record_release(
 /// `GET /released-versions/{uuid}`.
 pub async fn get_released_version(
     tenant: TenantContext,
-    Params(uuid): Params<String>,
+    PathParams(uuid): PathParams<String>,
 ) -> Result<HalBody> {
     let parsed = parse_uuid(&uuid, "released version")?;
     let mut conn = tenant.db().await?;
@@ -401,7 +401,7 @@ pub async fn get_released_version(
 /// end of support; `true` is refused (422).
 pub async fn patch_released_version(
     tenant: TenantContext,
-    Params(uuid): Params<String>,
+    PathParams(uuid): PathParams<String>,
     body: RequestBody,
 ) -> Result<HalBody> {
     body.require(&["application/merge-patch+json"])?;

@@ -9,7 +9,7 @@ use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
 use super::deployments::{deployed_version_json, released_version_json, Embed};
-use super::http::extract::{Params, QueryParams, RequestBody};
+use super::http::extract::{PathParams, QueryParams, RequestBody};
 use super::http::hal::{self, HalBody};
 use super::names::generate_display_name;
 use super::store::environments::{
@@ -274,7 +274,7 @@ pub async fn create_environment(tenant: TenantContext, body: RequestBody) -> Res
 /// `GET /environments/{uuid}`.
 pub async fn get_environment(
     tenant: TenantContext,
-    Params(uuid): Params<String>,
+    PathParams(uuid): PathParams<String>,
 ) -> Result<HalBody> {
     let mut conn = tenant.db().await?;
     let environment = find_environment(&mut conn, &uuid).await?;
@@ -284,7 +284,7 @@ pub async fn get_environment(
 /// `PUT /environments/{uuid}`: replaces every property (404 when it does not exist).
 pub async fn put_environment(
     tenant: TenantContext,
-    Params(uuid): Params<String>,
+    PathParams(uuid): PathParams<String>,
     body: RequestBody,
 ) -> Result<HalBody> {
     body.require(&["application/json"])?;
@@ -313,7 +313,7 @@ pub async fn put_environment(
 /// `DELETE /environments/{uuid}`: deletes it with its deployment and release records.
 pub async fn delete_environment(
     tenant: TenantContext,
-    Params(uuid): Params<String>,
+    PathParams(uuid): PathParams<String>,
 ) -> Result<StatusCode> {
     let mut conn = tenant.db().await?;
     let environment = find_environment(&mut conn, &uuid).await?;
@@ -326,7 +326,7 @@ pub async fn delete_environment(
 /// deployments without one.
 pub async fn list_currently_deployed(
     tenant: TenantContext,
-    Params(uuid): Params<String>,
+    PathParams(uuid): PathParams<String>,
     query: QueryParams,
     uri: Uri,
 ) -> Result<HalBody> {
@@ -366,7 +366,7 @@ pub async fn list_currently_deployed(
 /// `GET /environments/{uuid}/released-versions/currently-supported[?pacticipant=&version=]`.
 pub async fn list_currently_supported(
     tenant: TenantContext,
-    Params(uuid): Params<String>,
+    PathParams(uuid): PathParams<String>,
     query: QueryParams,
     uri: Uri,
 ) -> Result<HalBody> {

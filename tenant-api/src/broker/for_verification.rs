@@ -12,7 +12,7 @@ pub mod notices;
 pub mod query;
 pub mod selectors;
 
-use axum::extract::{OriginalUri, Path};
+use axum::extract::OriginalUri;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -20,7 +20,7 @@ use sqlx::{Connection, PgConnection};
 
 use self::query::ForVerificationQuery;
 use self::selectors::{ResolvedSelector, Selector};
-use super::http::extract::JsonBytes;
+use super::http::extract::{JsonBytes, PathParams};
 use super::http::hal::HalBody;
 use super::metadata;
 use super::pacts::links::pact_version_url_with_metadata;
@@ -500,7 +500,7 @@ async fn respond(
 pub async fn post_pacts_for_verification(
     tenant: TenantContext,
     uri: OriginalUri,
-    Path(provider): Path<String>,
+    PathParams(provider): PathParams<String>,
     JsonBytes(body): JsonBytes,
 ) -> Result<Response> {
     let value: Value = if body.iter().all(u8::is_ascii_whitespace) {
@@ -519,7 +519,7 @@ pub async fn post_pacts_for_verification(
 pub async fn get_pacts_for_verification(
     tenant: TenantContext,
     uri: OriginalUri,
-    Path(provider): Path<String>,
+    PathParams(provider): PathParams<String>,
 ) -> Result<Response> {
     let unchecked = query::from_query(uri.query().unwrap_or_default());
     respond(&tenant, &uri, &provider, unchecked, true).await

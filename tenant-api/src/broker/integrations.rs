@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use sqlx::Connection;
 
-use super::http::extract::{Params, QueryParams};
+use super::http::extract::{PathParams, QueryParams};
 use super::http::hal::{self, HalBody};
 use super::http::negotiate::Negotiated;
 use super::http::pagination::{Page, Pagination};
@@ -111,7 +111,7 @@ pub async fn delete_integrations(tenant: TenantContext) -> Result<StatusCode> {
 /// with nothing.
 pub async fn delete_integration(
     tenant: TenantContext,
-    Params((provider, consumer)): Params<(String, String)>,
+    PathParams((provider, consumer)): PathParams<(String, String)>,
 ) -> Result<StatusCode> {
     let mut conn = tenant.db().await?;
     let mut tx = conn.begin().await?;

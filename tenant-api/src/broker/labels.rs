@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use sqlx::Connection;
 
-use super::http::extract::{Params, RequestBody};
+use super::http::extract::{PathParams, RequestBody};
 use super::http::hal::{self, HalBody};
 use super::http::pagination::{Page, Pagination};
 use super::store::pacticipants::{self as store, Label};
@@ -64,7 +64,7 @@ fn not_found(pacticipant: &str, label: &str) -> Error {
 /// `GET /pacticipants/{pacticipant}/labels/{label}`.
 pub async fn get_label(
     tenant: TenantContext,
-    Params((pacticipant, label)): Params<(String, String)>,
+    PathParams((pacticipant, label)): PathParams<(String, String)>,
 ) -> Result<HalBody> {
     let mut conn = tenant.db().await?;
     let found = store::find_label(&mut conn, &pacticipant, &label)
@@ -77,7 +77,7 @@ pub async fn get_label(
 /// 201 when the label is new, 200 when it was there.
 pub async fn put_label(
     tenant: TenantContext,
-    Params((pacticipant, label)): Params<(String, String)>,
+    PathParams((pacticipant, label)): PathParams<(String, String)>,
     body: RequestBody,
 ) -> Result<Response> {
     body.require(&["application/json"])?;
@@ -107,7 +107,7 @@ pub async fn put_label(
 /// `DELETE /pacticipants/{pacticipant}/labels/{label}`.
 pub async fn delete_label(
     tenant: TenantContext,
-    Params((pacticipant, label)): Params<(String, String)>,
+    PathParams((pacticipant, label)): PathParams<(String, String)>,
 ) -> Result<StatusCode> {
     let mut conn = tenant.db().await?;
     let found = store::find_label(&mut conn, &pacticipant, &label)

@@ -18,7 +18,6 @@ pub mod render;
 pub mod selectors;
 pub mod summary;
 
-use axum::extract::{Path, RawQuery};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use sqlx::PgConnection;
@@ -28,6 +27,7 @@ use self::selectors::{
     parse_can_i_deploy_query, parse_matrix_query, LatestBy, Options, UnresolvedSelector,
 };
 use self::summary::{DeploymentStatusSummary, QueryResults};
+use super::http::extract::{PathParams, RawQuery};
 use super::http::hal::HalBody;
 use super::query::{parse_nested_query, Param, Params};
 use super::store::matrix as store;
@@ -176,7 +176,7 @@ pub async fn get_can_i_deploy(
 /// `GET /matrix/provider/{provider}/consumer/{consumer}`: every row of one integration.
 pub async fn get_matrix_for_consumer_and_provider(
     tenant: TenantContext,
-    Path((provider, consumer)): Path<(String, String)>,
+    PathParams((provider, consumer)): PathParams<(String, String)>,
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
     let params = parse(query)?;
@@ -245,7 +245,7 @@ pub async fn branch_to_environment(
 pub async fn get_can_i_deploy_branch_to_environment(
     tenant: TenantContext,
     headers: HeaderMap,
-    Path((pacticipant, branch, environment)): Path<(String, String, String)>,
+    PathParams((pacticipant, branch, environment)): PathParams<(String, String, String)>,
 ) -> Result<Response> {
     let mut conn = tenant.db().await?;
     match branch_to_environment(&mut conn, &pacticipant, &branch, &environment).await? {
@@ -287,7 +287,7 @@ pub async fn tag_to_tag(
 pub async fn get_can_i_deploy_tag_to_tag(
     tenant: TenantContext,
     headers: HeaderMap,
-    Path((pacticipant, tag, to)): Path<(String, String, String)>,
+    PathParams((pacticipant, tag, to)): PathParams<(String, String, String)>,
 ) -> Result<Response> {
     let mut conn = tenant.db().await?;
     match tag_to_tag(&mut conn, &pacticipant, &tag, &to).await? {

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 use sqlx::{Connection, PgConnection};
 
-use super::http::extract::{Params, QueryParams, RequestBody};
+use super::http::extract::{PathParams, QueryParams, RequestBody};
 use super::http::hal::{self, HalBody};
 use super::http::pagination::{Page, Pagination};
 use super::store::environments::{self, DeployedVersionRecord};
@@ -329,7 +329,7 @@ pub async fn list_pacticipants(
 /// `GET /pacticipants/label/{label}`: the pacticipants carrying a label.
 pub async fn list_pacticipants_for_label(
     tenant: TenantContext,
-    Params(label): Params<String>,
+    PathParams(label): PathParams<String>,
     Pagination(page): Pagination,
     query: QueryParams,
     uri: Uri,
@@ -475,7 +475,7 @@ pub async fn create_pacticipant(tenant: TenantContext, body: RequestBody) -> Res
 /// `GET /pacticipants/{pacticipant}`.
 pub async fn get_pacticipant(
     tenant: TenantContext,
-    Params(name): Params<String>,
+    PathParams(name): PathParams<String>,
 ) -> Result<HalBody> {
     let mut conn = tenant.db().await?;
     let record = store::find_record(&mut conn, &name)
@@ -488,7 +488,7 @@ pub async fn get_pacticipant(
 /// `PUT /pacticipants/{pacticipant}`: replaces every property (404 when it does not exist).
 pub async fn put_pacticipant(
     tenant: TenantContext,
-    Params(name): Params<String>,
+    PathParams(name): PathParams<String>,
     body: RequestBody,
 ) -> Result<Response> {
     body.require(&[JSON])?;
@@ -510,7 +510,7 @@ pub async fn put_pacticipant(
 /// creates the pacticipant (201) when it does not exist — old clients rely on that.
 pub async fn patch_pacticipant(
     tenant: TenantContext,
-    Params(name): Params<String>,
+    PathParams(name): PathParams<String>,
     body: RequestBody,
 ) -> Result<Response> {
     body.require(&[JSON, MERGE_PATCH])?;
@@ -547,7 +547,7 @@ pub async fn patch_pacticipant(
 /// `DELETE /pacticipants/{pacticipant}`: deletes it with everything recorded for it.
 pub async fn delete_pacticipant(
     tenant: TenantContext,
-    Params(name): Params<String>,
+    PathParams(name): PathParams<String>,
 ) -> Result<StatusCode> {
     let mut conn = tenant.db().await?;
     let record = store::find(&mut conn, &name)

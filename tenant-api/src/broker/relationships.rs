@@ -5,11 +5,11 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use super::http::extract::{PathParams, Query};
 use super::store::matrix as matrix_store;
 use super::store::reports::{self, Pair};
 use crate::error::{Error, Result};
@@ -97,7 +97,7 @@ pub struct GroupParams {
 /// `GET /groups/{pacticipant}[?maxPacticipants=N]`: the pacticipant's connected group.
 pub async fn get_group(
     tenant: TenantContext,
-    Path(pacticipant): Path<String>,
+    PathParams(pacticipant): PathParams<String>,
     Query(params): Query<GroupParams>,
 ) -> Result<Response> {
     let mut conn = tenant.db().await?;

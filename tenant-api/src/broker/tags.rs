@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 use sqlx::Connection;
 
-use super::http::extract::{Params, RequestBody};
+use super::http::extract::{PathParams, RequestBody};
 use super::http::hal::{self, HalBody};
 use super::store::versions::{self as store, TagRecord};
 use super::store::{environments, pacticipants};
@@ -55,7 +55,7 @@ fn not_found(pacticipant: &str, number: &str, tag: &str) -> Error {
 /// `GET /pacticipants/{pacticipant}/versions/{version}/tags/{tag}`.
 pub async fn get_tag(
     tenant: TenantContext,
-    Params((pacticipant, number, tag)): Params<(String, String, String)>,
+    PathParams((pacticipant, number, tag)): PathParams<(String, String, String)>,
 ) -> Result<HalBody> {
     let mut conn = tenant.db().await?;
     let found = store::find_tag(&mut conn, &pacticipant, &number, &tag)
@@ -68,7 +68,7 @@ pub async fn get_tag(
 /// `Location` for a new tag, 200 for an existing one.
 pub async fn put_tag(
     tenant: TenantContext,
-    Params((pacticipant, number, tag)): Params<(String, String, String)>,
+    PathParams((pacticipant, number, tag)): PathParams<(String, String, String)>,
     body: RequestBody,
 ) -> Result<Response> {
     body.require(&["application/json"])?;
@@ -120,7 +120,7 @@ pub async fn put_tag(
 /// `DELETE /pacticipants/{pacticipant}/versions/{version}/tags/{tag}`.
 pub async fn delete_tag(
     tenant: TenantContext,
-    Params((pacticipant, number, tag)): Params<(String, String, String)>,
+    PathParams((pacticipant, number, tag)): PathParams<(String, String, String)>,
 ) -> Result<StatusCode> {
     let mut conn = tenant.db().await?;
     let found = store::find_tag(&mut conn, &pacticipant, &number, &tag)

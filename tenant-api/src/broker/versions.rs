@@ -9,7 +9,7 @@ use chrono::Local;
 use serde_json::{json, Map, Value};
 use sqlx::{Connection, PgConnection};
 
-use super::http::extract::{Params, RequestBody};
+use super::http::extract::{PathParams, RequestBody};
 use super::http::hal::{self, HalBody};
 use super::http::pagination::{Page, PageRequest, Pagination};
 use super::pacticipants::deployed_environment_link;
@@ -326,7 +326,7 @@ fn version_not_found(pacticipant: &str, number: &str) -> Error {
 /// `GET /pacticipants/{pacticipant}/versions`: newest first, paginated on request.
 pub async fn list_versions(
     tenant: TenantContext,
-    Params(pacticipant): Params<String>,
+    PathParams(pacticipant): PathParams<String>,
     Pagination(page): Pagination,
     uri: Uri,
 ) -> Result<HalBody> {
@@ -355,7 +355,7 @@ pub async fn list_versions(
 /// `GET /pacticipants/{pacticipant}/branches/{branch}/versions`: the versions on a branch.
 pub async fn list_branch_versions(
     tenant: TenantContext,
-    Params((pacticipant, branch)): Params<(String, String)>,
+    PathParams((pacticipant, branch)): PathParams<(String, String)>,
     Pagination(page): Pagination,
     uri: Uri,
 ) -> Result<HalBody> {
@@ -392,7 +392,7 @@ pub async fn list_branch_versions(
 /// none does).
 pub async fn list_tag_versions(
     tenant: TenantContext,
-    Params((pacticipant, tag)): Params<(String, String)>,
+    PathParams((pacticipant, tag)): PathParams<(String, String)>,
     Pagination(page): Pagination,
     uri: Uri,
 ) -> Result<HalBody> {
@@ -436,7 +436,7 @@ pub async fn list_tag_versions(
 /// pacticipant deployed or released (ever) to an environment.
 pub async fn list_environment_versions(
     tenant: TenantContext,
-    Params((pacticipant, uuid)): Params<(String, String)>,
+    PathParams((pacticipant, uuid)): PathParams<(String, String)>,
     Pagination(page): Pagination,
     uri: Uri,
 ) -> Result<HalBody> {
@@ -474,7 +474,7 @@ pub async fn list_environment_versions(
 /// `GET /pacticipants/{pacticipant}/versions/{version}`.
 pub async fn get_version(
     tenant: TenantContext,
-    Params((pacticipant, number)): Params<(String, String)>,
+    PathParams((pacticipant, number)): PathParams<(String, String)>,
     uri: Uri,
 ) -> Result<HalBody> {
     let mut conn = tenant.db().await?;
@@ -590,7 +590,7 @@ async fn write_version(
 /// overwrites its build URL and, when given, its tags (200). Creates the pacticipant as needed.
 pub async fn put_version(
     tenant: TenantContext,
-    Params((pacticipant, number)): Params<(String, String)>,
+    PathParams((pacticipant, number)): PathParams<(String, String)>,
     uri: Uri,
     body: RequestBody,
 ) -> Result<Response> {
@@ -603,7 +603,7 @@ pub async fn put_version(
 /// (201) or updates the properties given (200).
 pub async fn patch_version(
     tenant: TenantContext,
-    Params((pacticipant, number)): Params<(String, String)>,
+    PathParams((pacticipant, number)): PathParams<(String, String)>,
     uri: Uri,
     body: RequestBody,
 ) -> Result<Response> {
@@ -616,7 +616,7 @@ pub async fn patch_version(
 /// branch memberships, pacts, verifications and deployments.
 pub async fn delete_version(
     tenant: TenantContext,
-    Params((pacticipant, number)): Params<(String, String)>,
+    PathParams((pacticipant, number)): PathParams<(String, String)>,
 ) -> Result<StatusCode> {
     let mut conn = tenant.db().await?;
     let version = store::find_record(&mut conn, &pacticipant, &number)
@@ -642,7 +642,7 @@ async fn latest_version_response(
 /// `GET /pacticipants/{pacticipant}/latest-version`.
 pub async fn get_latest_version(
     tenant: TenantContext,
-    Params(pacticipant): Params<String>,
+    PathParams(pacticipant): PathParams<String>,
     uri: Uri,
 ) -> Result<HalBody> {
     let mut conn = tenant.db().await?;
@@ -655,7 +655,7 @@ pub async fn get_latest_version(
 /// `GET /pacticipants/{pacticipant}/latest-version/{tag}`.
 pub async fn get_latest_tagged_version(
     tenant: TenantContext,
-    Params((pacticipant, tag)): Params<(String, String)>,
+    PathParams((pacticipant, tag)): PathParams<(String, String)>,
     uri: Uri,
 ) -> Result<HalBody> {
     let mut conn = tenant.db().await?;
@@ -672,7 +672,7 @@ pub async fn get_latest_tagged_version(
 /// `GET /pacticipants/{pacticipant}/branches/{branch}/latest-version`: the branch's head.
 pub async fn get_latest_branch_version(
     tenant: TenantContext,
-    Params((pacticipant, branch)): Params<(String, String)>,
+    PathParams((pacticipant, branch)): PathParams<(String, String)>,
     uri: Uri,
 ) -> Result<HalBody> {
     let mut conn = tenant.db().await?;

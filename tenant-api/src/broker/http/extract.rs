@@ -2,7 +2,7 @@
 //! body, each answering bad input in the broker's error shapes (`crate::error::Error`: a 400
 //! `{"error": …}`, field errors, 413, 415) — never axum's plain-text rejections, never a 500.
 //!
-//! - Path: [`Params<T>`] (URL-decoded; a segment that is not UTF-8, such as `%FF`, is a 400).
+//! - Path: [`PathParams<T>`] (URL-decoded; a segment that is not UTF-8, such as `%FF`, is a 400).
 //! - Query: [`QueryParams`] (flat pairs, in order), [`Query<T>`] (deserialised; a duplicate or
 //!   malformed key is a 400), [`RawQuery`] (the string as sent, for the Rack nested-query parser
 //!   in `broker/query.rs`). Paging is [`super::pagination::Pagination`].
@@ -30,9 +30,9 @@ use crate::state::BodyLimit;
 // Path
 
 /// Path parameters (URL-decoded), with a malformed path answered in the broker's error shape.
-pub struct Params<T>(pub T);
+pub struct PathParams<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Params<T> {
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathParams<T> {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {

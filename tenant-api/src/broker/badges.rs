@@ -9,6 +9,8 @@
 
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use serde::Deserialize;
 
 use super::http::extract::{PathParams, Query};
@@ -18,6 +20,50 @@ use super::store::matrix as matrix_store;
 use super::store::reports::{self, BadgePact, BadgeVerification, ConsumerTag};
 use crate::error::Result;
 use crate::gate::TenantContext;
+use crate::state::AppState;
+
+/// Every badge, at `…/badge` and `…/badge.svg` (the way READMEs embed them). The static
+/// `…/latest/badge` takes precedence over the pact route `…/latest/{tag}`, as in the broker.
+///
+/// Merged into the broker router in `broker.rs`.
+pub fn routes() -> Router<AppState> {
+    let mut router = Router::new();
+    for (path, handler) in [
+        (
+            "/pacts/provider/{provider}/consumer/{consumer}/latest",
+            get(get_latest_pact_badge),
+        ),
+        (
+            "/pacts/provider/{provider}/consumer/{consumer}/latest/{tag}",
+            get(get_latest_tagged_pact_badge),
+        ),
+        (
+            "/pacts/provider/{provider}/consumer/{consumer}/latest-untagged",
+            get(get_latest_untagged_pact_badge),
+        ),
+        (
+            "/matrix/provider/{provider}/latest/{provider_tag}/consumer/{consumer}/latest/{tag}",
+            get(get_matrix_badge),
+        ),
+        (
+            "/pacticipants/{pacticipant}/latest-version/{tag}/can-i-deploy/to/{to}",
+            get(get_can_i_deploy_tag_to_tag_badge),
+        ),
+        (
+            "/pacticipants/{pacticipant}/branches/{branch}/latest-version/can-i-deploy/to-environment/{environment}",
+            get(get_can_i_deploy_branch_to_environment_badge),
+        ),
+        (
+            "/pacticipants/{pacticipant}/main-branch/can-i-merge",
+            get(get_can_i_merge_badge),
+        ),
+    ] {
+        router = router
+            .route(&format!("{path}/badge"), handler.clone())
+            .route(&format!("{path}/badge.svg"), handler);
+    }
+    router
+}
 
 /// The badge colours shields.io uses for the broker's colour names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

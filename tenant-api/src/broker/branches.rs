@@ -3,6 +3,8 @@
 
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use serde_json::{json, Map, Value};
 use sqlx::Connection;
 
@@ -13,6 +15,28 @@ use super::store::branches::{self as store, BranchRecord, BranchVersionRecord};
 use super::store::{pacticipants, versions};
 use crate::error::{Error, Result};
 use crate::gate::TenantContext;
+use crate::state::AppState;
+
+/// A pacticipant's branches and their versions.
+///
+/// Merged into the broker router in `broker.rs`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/pacticipants/{pacticipant}/branches",
+            get(list_branches).delete(delete_branches),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/branches/{branch}",
+            get(get_branch).delete(delete_branch),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/branches/{branch}/versions/{version}",
+            get(get_branch_version)
+                .put(put_branch_version)
+                .delete(delete_branch_version),
+        )
+}
 
 fn branch_url(base: &str, pacticipant: &str, branch: &str) -> String {
     hal::url(base, &["pacticipants", pacticipant, "branches", branch])

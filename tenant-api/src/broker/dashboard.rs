@@ -6,6 +6,8 @@
 
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -19,6 +21,17 @@ use super::store::matrix as matrix_store;
 use super::store::reports::{self, BadgePact, BadgeVerification, DashboardItem};
 use crate::error::{Error, FieldErrors, Result};
 use crate::gate::TenantContext;
+use crate::state::AppState;
+
+/// The dashboard, whole or for one integration.
+///
+/// Merged into the broker router in `broker.rs`.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/dashboard", get(get_dashboard)).route(
+        "/dashboard/provider/{provider}/consumer/{consumer}",
+        get(get_integration_dashboard),
+    )
+}
 
 /// The page asked for: `(page, size)`.
 fn pagination(query: &HashMap<String, String>) -> Result<(i64, i64)> {

@@ -4,6 +4,8 @@
 
 use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use serde_json::{json, Map, Value};
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
@@ -18,6 +20,30 @@ use super::store::environments::{
 use super::store::versions::{self as versions, VersionRecord};
 use crate::error::{Error, FieldErrors, Result};
 use crate::gate::TenantContext;
+use crate::state::AppState;
+
+/// Deployed and released versions: recording them for a version, reading and ending them.
+///
+/// Merged into the broker router in `broker.rs`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/pacticipants/{pacticipant}/versions/{version}/deployed-versions/environment/{uuid}",
+            get(list_deployed_versions).post(record_deployment),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/versions/{version}/released-versions/environment/{uuid}",
+            get(list_released_versions).post(record_release),
+        )
+        .route(
+            "/released-versions/{uuid}",
+            get(get_released_version).patch(patch_released_version),
+        )
+        .route(
+            "/deployed-versions/{uuid}",
+            get(get_deployed_version).patch(patch_deployed_version),
+        )
+}
 
 /// What a deployed/released version representation embeds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,6 +4,8 @@
 
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
 use serde_json::{json, Map, Value};
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
@@ -17,6 +19,32 @@ use super::store::environments::{
 };
 use crate::error::{Error, FieldErrors, Result};
 use crate::gate::TenantContext;
+use crate::state::AppState;
+
+/// Environments, and what is deployed or released in one.
+///
+/// Merged into the broker router in `broker.rs`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/environments",
+            get(list_environments).post(create_environment),
+        )
+        .route(
+            "/environments/{uuid}",
+            get(get_environment)
+                .put(put_environment)
+                .delete(delete_environment),
+        )
+        .route(
+            "/environments/{uuid}/deployed-versions/currently-deployed",
+            get(list_currently_deployed),
+        )
+        .route(
+            "/environments/{uuid}/released-versions/currently-supported",
+            get(list_currently_supported),
+        )
+}
 
 /// An environment as the broker's `EnvironmentDecorator` writes it.
 pub(crate) fn environment_json(base: &str, environment: &EnvironmentRecord) -> Value {

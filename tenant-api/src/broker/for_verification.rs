@@ -14,6 +14,8 @@ pub mod selectors;
 
 use axum::extract::OriginalUri;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use sqlx::{Connection, PgConnection};
@@ -29,6 +31,17 @@ use super::store::for_verification::{self as store, Candidates, SelectedRow, Wip
 use super::store::pacts::PactRef;
 use crate::error::{Error, Result};
 use crate::gate::TenantContext;
+use crate::state::AppState;
+
+/// Pacts for verification (`GET` is the deprecated form).
+///
+/// Merged into the broker router in `broker.rs`.
+pub fn routes() -> Router<AppState> {
+    Router::new().route(
+        "/pacts/provider/{provider}/for-verification",
+        get(get_pacts_for_verification).post(post_pacts_for_verification),
+    )
+}
 
 /// A pact to verify, with why and how.
 #[derive(Clone, Debug)]

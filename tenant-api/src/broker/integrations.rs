@@ -3,6 +3,8 @@
 
 use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use axum::Router;
 use serde_json::{json, Value};
 use sqlx::Connection;
 
@@ -14,6 +16,22 @@ use super::store::integrations::{self as store, IntegrationRecord};
 use super::store::pacticipants;
 use crate::error::{Error, Result};
 use crate::gate::TenantContext;
+use crate::state::AppState;
+
+/// Integrations, and deleting one.
+///
+/// Merged into the broker router in `broker.rs`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/integrations",
+            get(list_integrations).delete(delete_integrations),
+        )
+        .route(
+            "/integrations/provider/{provider}/consumer/{consumer}",
+            delete(delete_integration),
+        )
+}
 
 const GRAPHVIZ: &str = "text/vnd.graphviz";
 

@@ -2,6 +2,8 @@
 
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use serde_json::{json, Value};
 use sqlx::Connection;
 
@@ -11,6 +13,19 @@ use super::http::pagination::{Page, Pagination};
 use super::store::pacticipants::{self as store, Label};
 use crate::error::{Error, Result};
 use crate::gate::TenantContext;
+use crate::state::AppState;
+
+/// A pacticipant's labels, and all labels.
+///
+/// Merged into the broker router in `broker.rs`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/pacticipants/{pacticipant}/labels/{label}",
+            get(get_label).put(put_label).delete(delete_label),
+        )
+        .route("/labels", get(list_labels))
+}
 
 fn label_json(base: &str, label: &Label) -> Value {
     let mut object = serde_json::Map::new();

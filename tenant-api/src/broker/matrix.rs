@@ -20,6 +20,8 @@ pub mod summary;
 
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use sqlx::PgConnection;
 
 use self::render::{matrix_json, matrix_text, VersionDetails};
@@ -33,6 +35,29 @@ use super::query::{parse_nested_query, Param, Params};
 use super::store::matrix as store;
 use crate::error::{Error, FieldErrors, Result};
 use crate::gate::TenantContext;
+use crate::state::AppState;
+
+/// The matrix, can-i-deploy and its pacticipant-scoped forms (their badges are in
+/// `badges.rs`).
+///
+/// Merged into the broker router in `broker.rs`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/matrix", get(get_matrix))
+        .route("/can-i-deploy", get(get_can_i_deploy))
+        .route(
+            "/matrix/provider/{provider}/consumer/{consumer}",
+            get(get_matrix_for_consumer_and_provider),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/latest-version/{tag}/can-i-deploy/to/{to}",
+            get(get_can_i_deploy_tag_to_tag),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/branches/{branch}/latest-version/can-i-deploy/to-environment/{environment}",
+            get(get_can_i_deploy_branch_to_environment),
+        )
+}
 
 /// `text/plain` when the client asks for it rather than JSON; HAL+JSON otherwise.
 pub fn wants_text(headers: &HeaderMap) -> bool {

@@ -4,6 +4,8 @@
 
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use serde_json::{json, Map, Value};
 use sqlx::{Connection, PgConnection};
 
@@ -16,6 +18,30 @@ use super::store::pacticipants::{
 };
 use crate::error::{Error, FieldErrors, Result};
 use crate::gate::TenantContext;
+use crate::state::AppState;
+
+/// Pacticipants, and those with a label. `/pacticipants/label/{label}` is a static segment
+/// before `{pacticipant}`, which axum prefers, as the broker's route order has it.
+///
+/// Merged into the broker router in `broker.rs`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/pacticipants",
+            get(list_pacticipants).post(create_pacticipant),
+        )
+        .route(
+            "/pacticipants/label/{label}",
+            get(list_pacticipants_for_label),
+        )
+        .route(
+            "/pacticipants/{pacticipant}",
+            get(get_pacticipant)
+                .put(put_pacticipant)
+                .patch(patch_pacticipant)
+                .delete(delete_pacticipant),
+        )
+}
 
 const JSON: &str = "application/json";
 const MERGE_PATCH: &str = "application/merge-patch+json";

@@ -8,6 +8,8 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use serde_json::{json, Map, Value};
 use sqlx::Connection;
 
@@ -17,6 +19,17 @@ use super::store::versions::{self as store, TagRecord};
 use super::store::{environments, pacticipants};
 use crate::error::{Error, Result};
 use crate::gate::TenantContext;
+use crate::state::AppState;
+
+/// A version's tags.
+///
+/// Merged into the broker router in `broker.rs`.
+pub fn routes() -> Router<AppState> {
+    Router::new().route(
+        "/pacticipants/{pacticipant}/versions/{version}/tags/{tag}",
+        get(get_tag).put(put_tag).delete(delete_tag),
+    )
+}
 
 fn tag_json(base: &str, tag: &TagRecord) -> Value {
     let version = hal::url(

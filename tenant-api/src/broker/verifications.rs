@@ -5,6 +5,8 @@
 use axum::extract::OriginalUri;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
 use serde_json::{json, Map, Value};
 use sqlx::{Connection, PgConnection};
 
@@ -20,6 +22,55 @@ use super::store::verifications::{self as store, NewVerification, Verification};
 use super::store::{pacticipants, versions};
 use crate::error::{Error, FieldErrors, Result};
 use crate::gate::TenantContext;
+use crate::state::AppState;
+
+/// Verification results: published through a pact version (with or without its metadata), read
+/// and deleted by number or as the latest for a pact version, consumer version, tag or the
+/// latest pact, and the latest for a consumer version.
+///
+/// Merged into the broker router in `broker.rs`.
+pub fn routes() -> Router<AppState> {
+    const INTEGRATION: &str = "/pacts/provider/{provider}/consumer/{consumer}";
+    let at = |rest: &str| format!("{INTEGRATION}{rest}");
+    Router::new()
+        .route(
+            &at("/pact-version/{sha}/verification-results"),
+            post(create_verification),
+        )
+        .route(
+            &at("/pact-version/{sha}/metadata/{metadata}/verification-results"),
+            post(create_verification_with_metadata),
+        )
+        .route(
+            &at("/pact-version/{sha}/verification-results/latest"),
+            get(get_latest_for_pact_version).delete(delete_latest_for_pact_version),
+        )
+        .route(
+            &at("/pact-version/{sha}/verification-results/{number}"),
+            get(get_verification).delete(delete_verification),
+        )
+        .route(
+            &at("/pact-version/{sha}/metadata/{metadata}/verification-results/{number}"),
+            get(get_verification_with_metadata).delete(delete_verification_with_metadata),
+        )
+        .route(
+            &at("/version/{version}/verification-results/latest"),
+            get(get_latest_for_consumer_version_pact)
+                .delete(delete_latest_for_consumer_version_pact),
+        )
+        .route(
+            &at("/latest/verification-results/latest"),
+            get(get_latest_for_latest_pact).delete(delete_latest_for_latest_pact),
+        )
+        .route(
+            &at("/latest/{tag}/verification-results/latest"),
+            get(get_latest_for_latest_tagged_pact).delete(delete_latest_for_latest_tagged_pact),
+        )
+        .route(
+            "/verification-results/consumer/{consumer}/version/{version}/latest",
+            get(get_latest_for_consumer_version),
+        )
+}
 
 /// The URL of a verification result.
 fn verification_url(base: &str, v: &Verification) -> String {

@@ -1,6 +1,8 @@
 //! Pacticipant versions: `/pacticipants/{p}/versions[/{v}]`, the latest version (overall, by
 //! tag, by branch), and the version collections of a branch, a tag and an environment.
 
+use axum::routing::get;
+use axum::Router;
 use std::collections::HashMap;
 
 use axum::http::{StatusCode, Uri};
@@ -22,6 +24,46 @@ use super::store::versions::{
 use super::store::{branches, pacticipants};
 use crate::error::{Error, FieldErrors, Result};
 use crate::gate::TenantContext;
+use crate::state::AppState;
+
+/// A pacticipant's versions: all, by branch, tag or environment, one, and the latest.
+///
+/// Merged into the broker router in `broker.rs`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/pacticipants/{pacticipant}/versions", get(list_versions))
+        .route(
+            "/pacticipants/{pacticipant}/branches/{branch}/versions",
+            get(list_branch_versions),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/environments/{uuid}/versions",
+            get(list_environment_versions),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/versions/{version}",
+            get(get_version)
+                .put(put_version)
+                .patch(patch_version)
+                .delete(delete_version),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/latest-version/{tag}",
+            get(get_latest_tagged_version),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/latest-version",
+            get(get_latest_version),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/branches/{branch}/latest-version",
+            get(get_latest_branch_version),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/tags/{tag}/versions",
+            get(list_tag_versions),
+        )
+}
 
 /// What a version's representation shows besides the version itself.
 #[derive(Default)]

@@ -11,6 +11,8 @@ pub mod secrets;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use serde_json::{json, Map, Value};
 use sqlx::PgConnection;
 
@@ -25,6 +27,34 @@ use definition::{is_template, valid_uuid, Definition, Scope};
 use provisioning::api_token::TokenScope;
 use provisioning::sealing::{Purpose, Sealer};
 use secrets::{is_secret_header, mask_url, MASK};
+
+/// Webhook definitions, all or by scope (execution comes with the webhooks issue).
+///
+/// Merged into the broker router in `broker.rs`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/webhooks", get(list_webhooks).post(create_webhook))
+        .route(
+            "/webhooks/provider/{provider}/consumer/{consumer}",
+            get(list_integration_webhooks).post(create_integration_webhook),
+        )
+        .route(
+            "/pacts/provider/{provider}/consumer/{consumer}/webhooks",
+            get(list_integration_webhooks).post(create_integration_webhook),
+        )
+        .route(
+            "/webhooks/provider/{provider}",
+            get(list_provider_webhooks).post(create_provider_webhook),
+        )
+        .route(
+            "/webhooks/consumer/{consumer}",
+            get(list_consumer_webhooks).post(create_consumer_webhook),
+        )
+        .route(
+            "/webhooks/{uuid}",
+            get(get_webhook).put(put_webhook).delete(delete_webhook),
+        )
+}
 
 /// Pacticipants named in the path of a scoped webhook route.
 #[derive(Default)]

@@ -14,6 +14,16 @@ fn secret(value: &str) -> Result<SecretString, std::convert::Infallible> {
     Ok(SecretString::from(value.to_owned()))
 }
 
+/// What the operator allows webhooks to call (`WEBHOOK_SCHEMES`, `WEBHOOK_METHODS`,
+/// `WEBHOOK_ALLOW_PRIVATE_HOSTS`); the broker's webhook definitions are validated against it.
+#[derive(Clone, Debug)]
+pub struct WebhookPolicy {
+    pub schemes: Vec<String>,
+    pub methods: Vec<String>,
+    /// Whether hosts such as `localhost`, `10.0.0.1` or `[::1]` may be targeted.
+    pub allow_private_hosts: bool,
+}
+
 #[derive(Clone, Debug, clap::Parser)]
 #[command(
     name = "tenant-api",
@@ -144,8 +154,8 @@ impl Config {
         )
     }
 
-    pub fn webhook_policy(&self) -> crate::broker::WebhookPolicy {
-        crate::broker::WebhookPolicy {
+    pub fn webhook_policy(&self) -> WebhookPolicy {
+        WebhookPolicy {
             schemes: self.webhook_schemes.clone(),
             methods: self.webhook_methods.clone(),
             allow_private_hosts: self.webhook_allow_private_hosts,

@@ -17,10 +17,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use sqlx::Executor;
 
-use crate::broker::hal::HalBody;
 use crate::error::Error;
 use crate::gate;
 use crate::host::{self, HostTarget};
+use crate::media::HalBody;
 use crate::state::AppState;
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);

@@ -285,7 +285,7 @@ impl IntoResponse for Error {
                     Value::Object(body)
                 }
             };
-            crate::broker::hal::HalBody(body).into_response()
+            crate::media::HalBody(body).into_response()
         };
         *response.status_mut() = status;
         let headers = response.headers_mut();

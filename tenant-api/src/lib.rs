@@ -21,6 +21,7 @@ pub mod host;
 mod http;
 mod invalidation;
 mod keyring;
+mod media;
 mod openapi;
 mod plan_limits;
 pub mod pools;

@@ -33,10 +33,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(
-            broker::conventions::broker_headers,
+            broker::http::headers::broker_headers,
         ))
         .with_state(state.clone());
-    let app = broker::conventions::before_routing(app, state.config.clone());
+    let app = broker::http::rewrite::before_routing(app, state.config.clone());
     http::layers(app, &state.config)
 }
 

@@ -23,7 +23,12 @@ pub struct AppState {
     pub token_usage: Arc<TokenUsage>,
 }
 
-impl axum::extract::FromRef<AppState> for crate::broker::BodyLimit {
+/// The configured request-body limit (`TENANT_API_MAX_BODY_BYTES`), for extractors that read a
+/// body: a 413 says what the limit is.
+#[derive(Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+impl axum::extract::FromRef<AppState> for BodyLimit {
     fn from_ref(state: &AppState) -> Self {
         Self(state.config.max_body_bytes)
     }

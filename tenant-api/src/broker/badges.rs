@@ -7,17 +7,63 @@
 //! for unknown names (a grey "not found" badge), and with the broker's cache headers: `no-cache`,
 //! except a computed can-i-merge badge (`max-age=30`).
 
-use axum::extract::{Path, Query};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use serde::Deserialize;
 
+use super::http::extract::{PathParams, Query};
 use super::matrix::summary::DeploymentStatusSummary;
 use super::matrix::{branch_to_environment, can_i_merge, tag_to_tag};
 use super::store::matrix as matrix_store;
 use super::store::reports::{self, BadgePact, BadgeVerification, ConsumerTag};
 use crate::error::Result;
 use crate::gate::TenantContext;
+use crate::state::AppState;
+
+/// Every badge, at `…/badge` and `…/badge.svg` (the way READMEs embed them). The static
+/// `…/latest/badge` takes precedence over the pact route `…/latest/{tag}`, as in the broker.
+///
+/// Merged into the broker router in `broker.rs`.
+pub fn routes() -> Router<AppState> {
+    let mut router = Router::new();
+    for (path, handler) in [
+        (
+            "/pacts/provider/{provider}/consumer/{consumer}/latest",
+            get(get_latest_pact_badge),
+        ),
+        (
+            "/pacts/provider/{provider}/consumer/{consumer}/latest/{tag}",
+            get(get_latest_tagged_pact_badge),
+        ),
+        (
+            "/pacts/provider/{provider}/consumer/{consumer}/latest-untagged",
+            get(get_latest_untagged_pact_badge),
+        ),
+        (
+            "/matrix/provider/{provider}/latest/{provider_tag}/consumer/{consumer}/latest/{tag}",
+            get(get_matrix_badge),
+        ),
+        (
+            "/pacticipants/{pacticipant}/latest-version/{tag}/can-i-deploy/to/{to}",
+            get(get_can_i_deploy_tag_to_tag_badge),
+        ),
+        (
+            "/pacticipants/{pacticipant}/branches/{branch}/latest-version/can-i-deploy/to-environment/{environment}",
+            get(get_can_i_deploy_branch_to_environment_badge),
+        ),
+        (
+            "/pacticipants/{pacticipant}/main-branch/can-i-merge",
+            get(get_can_i_merge_badge),
+        ),
+    ] {
+        router = router
+            .route(&format!("{path}/badge"), handler.clone())
+            .route(&format!("{path}/badge.svg"), handler);
+    }
+    router
+}
 
 /// The badge colours shields.io uses for the broker's colour names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -266,7 +312,7 @@ async fn latest_pact_badge_for(
 /// verification status.
 pub async fn get_latest_pact_badge(
     tenant: TenantContext,
-    Path((provider, consumer)): Path<(String, String)>,
+    PathParams((provider, consumer)): PathParams<(String, String)>,
     Query(params): Query<BadgeParams>,
 ) -> Result<Response> {
     latest_pact_badge_for(&tenant, &consumer, &provider, ConsumerTag::Any, &params).await
@@ -275,7 +321,7 @@ pub async fn get_latest_pact_badge(
 /// `GET /pacts/provider/{provider}/consumer/{consumer}/latest/{tag}/badge`.
 pub async fn get_latest_tagged_pact_badge(
     tenant: TenantContext,
-    Path((provider, consumer, tag)): Path<(String, String, String)>,
+    PathParams((provider, consumer, tag)): PathParams<(String, String, String)>,
     Query(params): Query<BadgeParams>,
 ) -> Result<Response> {
     latest_pact_badge_for(
@@ -291,7 +337,7 @@ pub async fn get_latest_tagged_pact_badge(
 /// `GET /pacts/provider/{provider}/consumer/{consumer}/latest-untagged/badge`.
 pub async fn get_latest_untagged_pact_badge(
     tenant: TenantContext,
-    Path((provider, consumer)): Path<(String, String)>,
+    PathParams((provider, consumer)): PathParams<(String, String)>,
     Query(params): Query<BadgeParams>,
 ) -> Result<Response> {
     latest_pact_badge_for(
@@ -308,7 +354,12 @@ pub async fn get_latest_untagged_pact_badge(
 /// status of the latest consumer-tag pact as verified by provider-tag versions.
 pub async fn get_matrix_badge(
     tenant: TenantContext,
-    Path((provider, provider_tag, consumer, tag)): Path<(String, String, String, String)>,
+    PathParams((provider, provider_tag, consumer, tag)): PathParams<(
+        String,
+        String,
+        String,
+        String,
+    )>,
     Query(params): Query<BadgeParams>,
 ) -> Result<Response> {
     let mut conn = tenant.db().await?;
@@ -361,7 +412,7 @@ fn can_i_deploy_badge(
 /// `GET /pacticipants/{p}/latest-version/{tag}/can-i-deploy/to/{to}/badge`.
 pub async fn get_can_i_deploy_tag_to_tag_badge(
     tenant: TenantContext,
-    Path((pacticipant, tag, to)): Path<(String, String, String)>,
+    PathParams((pacticipant, tag, to)): PathParams<(String, String, String)>,
     Query(params): Query<BadgeParams>,
 ) -> Result<Response> {
     let mut conn = tenant.db().await?;
@@ -383,7 +434,7 @@ pub async fn get_can_i_deploy_tag_to_tag_badge(
 /// `GET /pacticipants/{p}/branches/{b}/latest-version/can-i-deploy/to-environment/{e}/badge`.
 pub async fn get_can_i_deploy_branch_to_environment_badge(
     tenant: TenantContext,
-    Path((pacticipant, branch, environment)): Path<(String, String, String)>,
+    PathParams((pacticipant, branch, environment)): PathParams<(String, String, String)>,
     Query(params): Query<BadgeParams>,
 ) -> Result<Response> {
     let mut conn = tenant.db().await?;
@@ -404,7 +455,7 @@ pub async fn get_can_i_deploy_branch_to_environment_badge(
 /// `GET /pacticipants/{p}/main-branch/can-i-merge/badge`.
 pub async fn get_can_i_merge_badge(
     tenant: TenantContext,
-    Path(pacticipant): Path<String>,
+    PathParams(pacticipant): PathParams<String>,
 ) -> Result<Response> {
     let mut conn = tenant.db().await?;
     Ok(match can_i_merge(&mut conn, &pacticipant).await? {

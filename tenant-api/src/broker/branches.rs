@@ -3,16 +3,40 @@
 
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use serde_json::{json, Map, Value};
 use sqlx::Connection;
 
-use super::conventions::{self, Params, QueryParams, RequestBody};
-use super::hal::{self, HalBody};
-use super::pagination::{Page, PageRequest, Pagination};
+use super::http::extract::{PathParams, QueryParams, RequestBody};
+use super::http::hal::{self, HalBody};
+use super::http::pagination::{Page, PageRequest, Pagination};
 use super::store::branches::{self as store, BranchRecord, BranchVersionRecord};
 use super::store::{pacticipants, versions};
 use crate::error::{Error, Result};
 use crate::gate::TenantContext;
+use crate::state::AppState;
+
+/// A pacticipant's branches and their versions.
+///
+/// Merged into the broker router in `broker.rs`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/pacticipants/{pacticipant}/branches",
+            get(list_branches).delete(delete_branches),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/branches/{branch}",
+            get(get_branch).delete(delete_branch),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/branches/{branch}/versions/{version}",
+            get(get_branch_version)
+                .put(put_branch_version)
+                .delete(delete_branch_version),
+        )
+}
 
 fn branch_url(base: &str, pacticipant: &str, branch: &str) -> String {
     hal::url(base, &["pacticipants", pacticipant, "branches", branch])
@@ -70,7 +94,7 @@ fn branch_not_found(pacticipant: &str, branch: &str) -> Error {
 /// name; always paginated (page 1 of 100 by default).
 pub async fn list_branches(
     tenant: TenantContext,
-    Params(pacticipant): Params<String>,
+    PathParams(pacticipant): PathParams<String>,
     Pagination(page): Pagination,
     query: QueryParams,
     uri: Uri,
@@ -97,11 +121,11 @@ pub async fn list_branches(
     let mut document = json!({
         "_embedded": { "branches": entries },
         "_links": {
-            "self": { "title": format!("{} branches", row.name), "href": conventions::request_url(base, &uri) },
+            "self": { "title": format!("{} branches", row.name), "href": hal::request_url(base, &uri) },
             "pb:branches": links,
         },
     });
-    Page::new(page, total).decorate(&mut document, &conventions::resource_url(base, &uri));
+    Page::new(page, total).decorate(&mut document, &hal::resource_url(base, &uri));
     Ok(HalBody(document))
 }
 
@@ -109,7 +133,7 @@ pub async fn list_branches(
 /// main branch and those excluded (their versions stay); 202 with a notice naming what is left.
 pub async fn delete_branches(
     tenant: TenantContext,
-    Params(pacticipant): Params<String>,
+    PathParams(pacticipant): PathParams<String>,
     query: QueryParams,
 ) -> Result<Response> {
     let mut keep: Vec<String> = query.all("exclude[]");
@@ -140,7 +164,7 @@ pub async fn delete_branches(
 /// `GET /pacticipants/{pacticipant}/branches/{branch}`.
 pub async fn get_branch(
     tenant: TenantContext,
-    Params((pacticipant, branch)): Params<(String, String)>,
+    PathParams((pacticipant, branch)): PathParams<(String, String)>,
 ) -> Result<HalBody> {
     let mut conn = tenant.db().await?;
     let found = store::find(&mut conn, &pacticipant, &branch)
@@ -153,7 +177,7 @@ pub async fn get_branch(
 /// or their pacts) → 204.
 pub async fn delete_branch(
     tenant: TenantContext,
-    Params((pacticipant, branch)): Params<(String, String)>,
+    PathParams((pacticipant, branch)): PathParams<(String, String)>,
 ) -> Result<StatusCode> {
     let mut conn = tenant.db().await?;
     let found = store::find(&mut conn, &pacticipant, &branch)
@@ -166,7 +190,7 @@ pub async fn delete_branch(
 /// `GET /pacticipants/{pacticipant}/branches/{branch}/versions/{version}`.
 pub async fn get_branch_version(
     tenant: TenantContext,
-    Params((pacticipant, branch, number)): Params<(String, String, String)>,
+    PathParams((pacticipant, branch, number)): PathParams<(String, String, String)>,
 ) -> Result<HalBody> {
     let mut conn = tenant.db().await?;
     let found = store::find_branch_version(&mut conn, &pacticipant, &branch, &number)
@@ -184,7 +208,7 @@ pub async fn get_branch_version(
 /// `Location` when it was not on it, 200 when it was.
 pub async fn put_branch_version(
     tenant: TenantContext,
-    Params((pacticipant, branch, number)): Params<(String, String, String)>,
+    PathParams((pacticipant, branch, number)): PathParams<(String, String, String)>,
     body: RequestBody,
 ) -> Result<Response> {
     body.require(&["application/json"])?;
@@ -228,7 +252,7 @@ pub async fn put_branch_version(
 /// off the branch.
 pub async fn delete_branch_version(
     tenant: TenantContext,
-    Params((pacticipant, branch, number)): Params<(String, String, String)>,
+    PathParams((pacticipant, branch, number)): PathParams<(String, String, String)>,
 ) -> Result<StatusCode> {
     let mut conn = tenant.db().await?;
     let found = store::find_branch_version(&mut conn, &pacticipant, &branch, &number)

@@ -10,14 +10,16 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
 use sqlx::Connection;
 
-use super::body::JsonBody;
 use super::events;
-use super::hal::{self, HalBody};
+use super::http::extract::JsonBody;
+use super::http::hal::{self, HalBody};
 use super::pact_document::PactDocument;
 use super::pacts::diff::formatted_diff;
 use super::pacts::links::pact_url;
@@ -29,6 +31,14 @@ use super::store::{pacticipants, versions};
 use crate::error::{Error, FieldErrors, Result};
 use crate::gate::TenantContext;
 use crate::plan_limits::IntegrationLimit;
+use crate::state::AppState;
+
+/// Publishing contracts.
+///
+/// Merged into the broker router in `broker.rs`.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/contracts/publish", post(publish_contracts))
+}
 
 /// A contract that passed validation.
 struct ValidContract {

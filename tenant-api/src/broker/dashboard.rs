@@ -4,21 +4,34 @@
 //! (`DashboardDecorator`) or a text table. Paginated by `page`/`size` (or the legacy
 //! `pageNumber`/`pageSize`); 30 items without them, as the broker's index service.
 
-use axum::extract::{Path, Query};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
 use super::badges::PseudoBranchStatus;
-use super::hal::{self, HalBody};
+use super::http::extract::{PathParams, Query};
+use super::http::hal::{self, HalBody};
+use super::http::pagination::MAX_PAGE_SIZE;
 use super::matrix::render::{format_date, table};
 use super::matrix::{text_response, wants_text};
-use super::pagination::MAX_PAGE_SIZE;
 use super::store::matrix as matrix_store;
 use super::store::reports::{self, BadgePact, BadgeVerification, DashboardItem};
 use crate::error::{Error, FieldErrors, Result};
 use crate::gate::TenantContext;
+use crate::state::AppState;
+
+/// The dashboard, whole or for one integration.
+///
+/// Merged into the broker router in `broker.rs`.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/dashboard", get(get_dashboard)).route(
+        "/dashboard/provider/{provider}/consumer/{consumer}",
+        get(get_integration_dashboard),
+    )
+}
 
 /// The page asked for: `(page, size)`.
 fn pagination(query: &HashMap<String, String>) -> Result<(i64, i64)> {
@@ -244,7 +257,7 @@ pub async fn get_dashboard(
 pub async fn get_integration_dashboard(
     tenant: TenantContext,
     headers: HeaderMap,
-    Path((provider, consumer)): Path<(String, String)>,
+    PathParams((provider, consumer)): PathParams<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response> {
     dashboard(tenant, headers, query, Some((consumer, provider))).await

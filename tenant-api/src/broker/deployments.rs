@@ -4,13 +4,15 @@
 
 use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use serde_json::{json, Map, Value};
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
-use super::conventions::{self, Params, RequestBody};
 use super::environments::{environment_json, find_environment};
-use super::hal::{self, HalBody};
+use super::http::extract::{PathParams, RequestBody};
+use super::http::hal::{self, HalBody};
 use super::pacticipants::{embedded_pacticipant, embedded_version};
 use super::store::environments::{
     self as store, DeployedVersionRecord, EnvironmentRecord, ReleasedVersionRecord,
@@ -18,6 +20,30 @@ use super::store::environments::{
 use super::store::versions::{self as versions, VersionRecord};
 use crate::error::{Error, FieldErrors, Result};
 use crate::gate::TenantContext;
+use crate::state::AppState;
+
+/// Deployed and released versions: recording them for a version, reading and ending them.
+///
+/// Merged into the broker router in `broker.rs`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/pacticipants/{pacticipant}/versions/{version}/deployed-versions/environment/{uuid}",
+            get(list_deployed_versions).post(record_deployment),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/versions/{version}/released-versions/environment/{uuid}",
+            get(list_released_versions).post(record_release),
+        )
+        .route(
+            "/released-versions/{uuid}",
+            get(get_released_version).patch(patch_released_version),
+        )
+        .route(
+            "/deployed-versions/{uuid}",
+            get(get_deployed_version).patch(patch_deployed_version),
+        )
+}
 
 /// What a deployed/released version representation embeds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,7 +175,7 @@ async fn version_and_environment(
 /// the version to the environment, newest first.
 pub async fn list_deployed_versions(
     tenant: TenantContext,
-    Params((pacticipant, number, uuid)): Params<(String, String, String)>,
+    PathParams((pacticipant, number, uuid)): PathParams<(String, String, String)>,
     uri: Uri,
 ) -> Result<HalBody> {
     let base = tenant.base_url.as_ref();
@@ -168,7 +194,7 @@ pub async fn list_deployed_versions(
     Ok(HalBody(json!({
         "_embedded": { "deployedVersions": entries },
         "_links": { "self": {
-            "href": conventions::request_url(base, &uri),
+            "href": hal::request_url(base, &uri),
             "title": format!(
                 "Deployed versions for {pacticipant} version {number} in environment {}",
                 environment.display_name.as_deref().unwrap_or_default()
@@ -183,7 +209,7 @@ pub async fn list_deployed_versions(
 /// current deployment there (same application instance) is marked undeployed first.
 pub async fn record_deployment(
     tenant: TenantContext,
-    Params((pacticipant, number, uuid)): Params<(String, String, String)>,
+    PathParams((pacticipant, number, uuid)): PathParams<(String, String, String)>,
     body: RequestBody,
 ) -> Result<Response> {
     let object = if body.media_type().contains("json") {
@@ -237,7 +263,7 @@ fn parse_uuid(uuid: &str, kind: &str) -> Result<Uuid> {
 /// `GET /deployed-versions/{uuid}`.
 pub async fn get_deployed_version(
     tenant: TenantContext,
-    Params(uuid): Params<String>,
+    PathParams(uuid): PathParams<String>,
 ) -> Result<HalBody> {
     let parsed = parse_uuid(&uuid, "deployed version")?;
     let mut conn = tenant.db().await?;
@@ -273,7 +299,7 @@ fn cannot_set_back_to_true(field: &str) -> Error {
 /// undeployment; `true` is refused (422): record a new deployment instead.
 pub async fn patch_deployed_version(
     tenant: TenantContext,
-    Params(uuid): Params<String>,
+    PathParams(uuid): PathParams<String>,
     body: RequestBody,
 ) -> Result<HalBody> {
     body.require(&["application/merge-patch+json"])?;
@@ -304,7 +330,7 @@ pub async fn patch_deployed_version(
 /// version to the environment, if any.
 pub async fn list_released_versions(
     tenant: TenantContext,
-    Params((pacticipant, number, uuid)): Params<(String, String, String)>,
+    PathParams((pacticipant, number, uuid)): PathParams<(String, String, String)>,
     uri: Uri,
 ) -> Result<HalBody> {
     let base = tenant.base_url.as_ref();
@@ -325,7 +351,7 @@ pub async fn list_released_versions(
     Ok(HalBody(json!({
         "_embedded": { "releasedVersions": entries },
         "_links": { "self": {
-            "href": conventions::request_url(base, &uri),
+            "href": hal::request_url(base, &uri),
             "title": format!(
                 "Released versions for {} version {number} in {}",
                 display_name.unwrap_or_default(),
@@ -339,7 +365,7 @@ pub async fn list_released_versions(
 /// release (201) or, when the version was already released there, supports it again (200).
 pub async fn record_release(
     tenant: TenantContext,
-    Params((pacticipant, number, uuid)): Params<(String, String, String)>,
+    PathParams((pacticipant, number, uuid)): PathParams<(String, String, String)>,
     body: RequestBody,
 ) -> Result<Response> {
     if body.media_type().contains("json") {
@@ -383,7 +409,7 @@ pub async fn record_release(
 /// `GET /released-versions/{uuid}`.
 pub async fn get_released_version(
     tenant: TenantContext,
-    Params(uuid): Params<String>,
+    PathParams(uuid): PathParams<String>,
 ) -> Result<HalBody> {
     let parsed = parse_uuid(&uuid, "released version")?;
     let mut conn = tenant.db().await?;
@@ -401,7 +427,7 @@ pub async fn get_released_version(
 /// end of support; `true` is refused (422).
 pub async fn patch_released_version(
     tenant: TenantContext,
-    Params(uuid): Params<String>,
+    PathParams(uuid): PathParams<String>,
     body: RequestBody,
 ) -> Result<HalBody> {
     body.require(&["application/merge-patch+json"])?;

@@ -4,19 +4,47 @@
 
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
 use serde_json::{json, Map, Value};
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
-use super::conventions::{self, Params, QueryParams, RequestBody};
 use super::deployments::{deployed_version_json, released_version_json, Embed};
-use super::hal::{self, HalBody};
+use super::http::extract::{PathParams, QueryParams, RequestBody};
+use super::http::hal::{self, HalBody};
 use super::names::generate_display_name;
 use super::store::environments::{
     self as store, EnvironmentFields, EnvironmentRecord, InstanceFilter,
 };
 use crate::error::{Error, FieldErrors, Result};
 use crate::gate::TenantContext;
+use crate::state::AppState;
+
+/// Environments, and what is deployed or released in one.
+///
+/// Merged into the broker router in `broker.rs`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/environments",
+            get(list_environments).post(create_environment),
+        )
+        .route(
+            "/environments/{uuid}",
+            get(get_environment)
+                .put(put_environment)
+                .delete(delete_environment),
+        )
+        .route(
+            "/environments/{uuid}/deployed-versions/currently-deployed",
+            get(list_currently_deployed),
+        )
+        .route(
+            "/environments/{uuid}/released-versions/currently-supported",
+            get(list_currently_supported),
+        )
+}
 
 /// An environment as the broker's `EnvironmentDecorator` writes it.
 pub(crate) fn environment_json(base: &str, environment: &EnvironmentRecord) -> Value {
@@ -240,7 +268,7 @@ pub async fn list_environments(
     Ok(HalBody(json!({
         "_embedded": { "environments": entries },
         "_links": {
-            "self": { "title": "Environments", "href": conventions::resource_url(base, &uri) },
+            "self": { "title": "Environments", "href": hal::resource_url(base, &uri) },
             "pb:environments": links,
         },
     })))
@@ -274,7 +302,7 @@ pub async fn create_environment(tenant: TenantContext, body: RequestBody) -> Res
 /// `GET /environments/{uuid}`.
 pub async fn get_environment(
     tenant: TenantContext,
-    Params(uuid): Params<String>,
+    PathParams(uuid): PathParams<String>,
 ) -> Result<HalBody> {
     let mut conn = tenant.db().await?;
     let environment = find_environment(&mut conn, &uuid).await?;
@@ -284,7 +312,7 @@ pub async fn get_environment(
 /// `PUT /environments/{uuid}`: replaces every property (404 when it does not exist).
 pub async fn put_environment(
     tenant: TenantContext,
-    Params(uuid): Params<String>,
+    PathParams(uuid): PathParams<String>,
     body: RequestBody,
 ) -> Result<HalBody> {
     body.require(&["application/json"])?;
@@ -313,7 +341,7 @@ pub async fn put_environment(
 /// `DELETE /environments/{uuid}`: deletes it with its deployment and release records.
 pub async fn delete_environment(
     tenant: TenantContext,
-    Params(uuid): Params<String>,
+    PathParams(uuid): PathParams<String>,
 ) -> Result<StatusCode> {
     let mut conn = tenant.db().await?;
     let environment = find_environment(&mut conn, &uuid).await?;
@@ -326,7 +354,7 @@ pub async fn delete_environment(
 /// deployments without one.
 pub async fn list_currently_deployed(
     tenant: TenantContext,
-    Params(uuid): Params<String>,
+    PathParams(uuid): PathParams<String>,
     query: QueryParams,
     uri: Uri,
 ) -> Result<HalBody> {
@@ -357,7 +385,7 @@ pub async fn list_currently_deployed(
     Ok(HalBody(json!({
         "_embedded": { "deployedVersions": entries },
         "_links": { "self": {
-            "href": conventions::request_url(base, &uri),
+            "href": hal::request_url(base, &uri),
             "title": format!("Currently deployed versions for {display}"),
         } },
     })))
@@ -366,7 +394,7 @@ pub async fn list_currently_deployed(
 /// `GET /environments/{uuid}/released-versions/currently-supported[?pacticipant=&version=]`.
 pub async fn list_currently_supported(
     tenant: TenantContext,
-    Params(uuid): Params<String>,
+    PathParams(uuid): PathParams<String>,
     query: QueryParams,
     uri: Uri,
 ) -> Result<HalBody> {
@@ -386,7 +414,7 @@ pub async fn list_currently_supported(
     Ok(HalBody(json!({
         "_embedded": { "releasedVersions": entries },
         "_links": { "self": {
-            "href": conventions::request_url(base, &uri),
+            "href": hal::request_url(base, &uri),
             "title": format!("Currently supported versions in {display}"),
         } },
     })))

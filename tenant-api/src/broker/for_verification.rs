@@ -12,16 +12,18 @@ pub mod notices;
 pub mod query;
 pub mod selectors;
 
-use axum::extract::{OriginalUri, Path};
+use axum::extract::OriginalUri;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use sqlx::{Connection, PgConnection};
 
 use self::query::ForVerificationQuery;
 use self::selectors::{ResolvedSelector, Selector};
-use super::body::JsonBytes;
-use super::hal::HalBody;
+use super::http::extract::{JsonBytes, PathParams};
+use super::http::hal::HalBody;
 use super::metadata;
 use super::pacts::links::pact_version_url_with_metadata;
 use super::pacts::require_pacticipant;
@@ -29,6 +31,17 @@ use super::store::for_verification::{self as store, Candidates, SelectedRow, Wip
 use super::store::pacts::PactRef;
 use crate::error::{Error, Result};
 use crate::gate::TenantContext;
+use crate::state::AppState;
+
+/// Pacts for verification (`GET` is the deprecated form).
+///
+/// Merged into the broker router in `broker.rs`.
+pub fn routes() -> Router<AppState> {
+    Router::new().route(
+        "/pacts/provider/{provider}/for-verification",
+        get(get_pacts_for_verification).post(post_pacts_for_verification),
+    )
+}
 
 /// A pact to verify, with why and how.
 #[derive(Clone, Debug)]
@@ -500,7 +513,7 @@ async fn respond(
 pub async fn post_pacts_for_verification(
     tenant: TenantContext,
     uri: OriginalUri,
-    Path(provider): Path<String>,
+    PathParams(provider): PathParams<String>,
     JsonBytes(body): JsonBytes,
 ) -> Result<Response> {
     let value: Value = if body.iter().all(u8::is_ascii_whitespace) {
@@ -519,7 +532,7 @@ pub async fn post_pacts_for_verification(
 pub async fn get_pacts_for_verification(
     tenant: TenantContext,
     uri: OriginalUri,
-    Path(provider): Path<String>,
+    PathParams(provider): PathParams<String>,
 ) -> Result<Response> {
     let unchecked = query::from_query(uri.query().unwrap_or_default());
     respond(&tenant, &uri, &provider, unchecked, true).await

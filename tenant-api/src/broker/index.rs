@@ -2,11 +2,21 @@
 //! several expand the templates by plain string substitution, so names, templates and the
 //! `templated` flags are exactly the broker's (`pact-broker-api.md` §2).
 
+use axum::routing::get;
+use axum::Router;
 use serde_json::{json, Map, Value};
 
-use super::hal::{curies, HalBody};
+use super::http::hal::{curies, HalBody};
 use crate::error::Result;
 use crate::gate::TenantContext;
+use crate::state::AppState;
+
+/// The entry point.
+///
+/// Merged into the broker router in `broker.rs`.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/", get(get_index))
+}
 
 /// (relation, path template, title, templated)
 const RELATIONS: &[(&str, &str, &str, bool)] = &[

@@ -3,16 +3,35 @@
 
 use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use axum::Router;
 use serde_json::{json, Value};
 use sqlx::Connection;
 
-use super::conventions::{self, Negotiated, Params, QueryParams};
-use super::hal::{self, HalBody};
-use super::pagination::{Page, Pagination};
+use super::http::extract::{PathParams, QueryParams};
+use super::http::hal::{self, HalBody};
+use super::http::negotiate::Negotiated;
+use super::http::pagination::{Page, Pagination};
 use super::store::integrations::{self as store, IntegrationRecord};
 use super::store::pacticipants;
 use crate::error::{Error, Result};
 use crate::gate::TenantContext;
+use crate::state::AppState;
+
+/// Integrations, and deleting one.
+///
+/// Merged into the broker router in `broker.rs`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/integrations",
+            get(list_integrations).delete(delete_integrations),
+        )
+        .route(
+            "/integrations/provider/{provider}/consumer/{consumer}",
+            delete(delete_integration),
+        )
+}
 
 const GRAPHVIZ: &str = "text/vnd.graphviz";
 
@@ -82,7 +101,7 @@ pub async fn list_integrations(
         )
             .into_response());
     }
-    let resource_url = conventions::resource_url(base, &uri);
+    let resource_url = hal::resource_url(base, &uri);
     let entries: Vec<Value> = integrations
         .iter()
         .map(|i| integration_json(base, i))
@@ -110,7 +129,7 @@ pub async fn delete_integrations(tenant: TenantContext) -> Result<StatusCode> {
 /// with nothing.
 pub async fn delete_integration(
     tenant: TenantContext,
-    Params((provider, consumer)): Params<(String, String)>,
+    PathParams((provider, consumer)): PathParams<(String, String)>,
 ) -> Result<StatusCode> {
     let mut conn = tenant.db().await?;
     let mut tx = conn.begin().await?;

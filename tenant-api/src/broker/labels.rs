@@ -2,15 +2,30 @@
 
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use serde_json::{json, Value};
 use sqlx::Connection;
 
-use super::conventions::{self, Params, RequestBody};
-use super::hal::{self, HalBody};
-use super::pagination::{Page, Pagination};
+use super::http::extract::{PathParams, RequestBody};
+use super::http::hal::{self, HalBody};
+use super::http::pagination::{Page, Pagination};
 use super::store::pacticipants::{self as store, Label};
 use crate::error::{Error, Result};
 use crate::gate::TenantContext;
+use crate::state::AppState;
+
+/// A pacticipant's labels, and all labels.
+///
+/// Merged into the broker router in `broker.rs`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/pacticipants/{pacticipant}/labels/{label}",
+            get(get_label).put(put_label).delete(delete_label),
+        )
+        .route("/labels", get(list_labels))
+}
 
 fn label_json(base: &str, label: &Label) -> Value {
     let mut object = serde_json::Map::new();
@@ -43,7 +58,7 @@ pub async fn list_labels(
     let mut conn = tenant.db().await?;
     let (names, total) =
         store::label_names(&mut conn, page.map(|p| (p.limit(), p.offset()))).await?;
-    let resource_url = conventions::resource_url(&tenant.base_url, &uri);
+    let resource_url = hal::resource_url(&tenant.base_url, &uri);
     let labels: Vec<Value> = names.iter().map(|name| json!({ "name": name })).collect();
     let mut document = json!({
         "_embedded": { "labels": labels },
@@ -64,7 +79,7 @@ fn not_found(pacticipant: &str, label: &str) -> Error {
 /// `GET /pacticipants/{pacticipant}/labels/{label}`.
 pub async fn get_label(
     tenant: TenantContext,
-    Params((pacticipant, label)): Params<(String, String)>,
+    PathParams((pacticipant, label)): PathParams<(String, String)>,
 ) -> Result<HalBody> {
     let mut conn = tenant.db().await?;
     let found = store::find_label(&mut conn, &pacticipant, &label)
@@ -77,7 +92,7 @@ pub async fn get_label(
 /// 201 when the label is new, 200 when it was there.
 pub async fn put_label(
     tenant: TenantContext,
-    Params((pacticipant, label)): Params<(String, String)>,
+    PathParams((pacticipant, label)): PathParams<(String, String)>,
     body: RequestBody,
 ) -> Result<Response> {
     body.require(&["application/json"])?;
@@ -107,7 +122,7 @@ pub async fn put_label(
 /// `DELETE /pacticipants/{pacticipant}/labels/{label}`.
 pub async fn delete_label(
     tenant: TenantContext,
-    Params((pacticipant, label)): Params<(String, String)>,
+    PathParams((pacticipant, label)): PathParams<(String, String)>,
 ) -> Result<StatusCode> {
     let mut conn = tenant.db().await?;
     let found = store::find_label(&mut conn, &pacticipant, &label)

@@ -18,9 +18,10 @@ pub mod render;
 pub mod selectors;
 pub mod summary;
 
-use axum::extract::{Path, RawQuery};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use sqlx::PgConnection;
 
 use self::render::{matrix_json, matrix_text, VersionDetails};
@@ -28,11 +29,35 @@ use self::selectors::{
     parse_can_i_deploy_query, parse_matrix_query, LatestBy, Options, UnresolvedSelector,
 };
 use self::summary::{DeploymentStatusSummary, QueryResults};
-use super::hal::HalBody;
+use super::http::extract::{PathParams, RawQuery};
+use super::http::hal::HalBody;
 use super::query::{parse_nested_query, Param, Params};
 use super::store::matrix as store;
 use crate::error::{Error, FieldErrors, Result};
 use crate::gate::TenantContext;
+use crate::state::AppState;
+
+/// The matrix, can-i-deploy and its pacticipant-scoped forms (their badges are in
+/// `badges.rs`).
+///
+/// Merged into the broker router in `broker.rs`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/matrix", get(get_matrix))
+        .route("/can-i-deploy", get(get_can_i_deploy))
+        .route(
+            "/matrix/provider/{provider}/consumer/{consumer}",
+            get(get_matrix_for_consumer_and_provider),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/latest-version/{tag}/can-i-deploy/to/{to}",
+            get(get_can_i_deploy_tag_to_tag),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/branches/{branch}/latest-version/can-i-deploy/to-environment/{environment}",
+            get(get_can_i_deploy_branch_to_environment),
+        )
+}
 
 /// `text/plain` when the client asks for it rather than JSON; HAL+JSON otherwise.
 pub fn wants_text(headers: &HeaderMap) -> bool {
@@ -176,7 +201,7 @@ pub async fn get_can_i_deploy(
 /// `GET /matrix/provider/{provider}/consumer/{consumer}`: every row of one integration.
 pub async fn get_matrix_for_consumer_and_provider(
     tenant: TenantContext,
-    Path((provider, consumer)): Path<(String, String)>,
+    PathParams((provider, consumer)): PathParams<(String, String)>,
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
     let params = parse(query)?;
@@ -245,7 +270,7 @@ pub async fn branch_to_environment(
 pub async fn get_can_i_deploy_branch_to_environment(
     tenant: TenantContext,
     headers: HeaderMap,
-    Path((pacticipant, branch, environment)): Path<(String, String, String)>,
+    PathParams((pacticipant, branch, environment)): PathParams<(String, String, String)>,
 ) -> Result<Response> {
     let mut conn = tenant.db().await?;
     match branch_to_environment(&mut conn, &pacticipant, &branch, &environment).await? {
@@ -287,7 +312,7 @@ pub async fn tag_to_tag(
 pub async fn get_can_i_deploy_tag_to_tag(
     tenant: TenantContext,
     headers: HeaderMap,
-    Path((pacticipant, tag, to)): Path<(String, String, String)>,
+    PathParams((pacticipant, tag, to)): PathParams<(String, String, String)>,
 ) -> Result<Response> {
     let mut conn = tenant.db().await?;
     match tag_to_tag(&mut conn, &pacticipant, &tag, &to).await? {

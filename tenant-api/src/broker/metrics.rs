@@ -3,15 +3,25 @@
 //! `matrix.count` is -1, as the broker hard-codes it.
 
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 use sqlx::{FromRow, PgConnection};
 
-use super::hal::HalBody;
+use super::http::hal::HalBody;
 use super::matrix::render::format_date;
 use super::store::reports::table_exists;
 use crate::error::Result;
 use crate::gate::TenantContext;
+use crate::state::AppState;
+
+/// The counts.
+///
+/// Merged into the broker router in `broker.rs`.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/metrics", get(get_metrics))
+}
 
 #[derive(FromRow)]
 struct Counts {

@@ -41,7 +41,7 @@ pub struct ProviderState {
 impl PactDocument {
     /// Parses a pact; it must be a JSON object.
     pub fn parse(bytes: &[u8]) -> Result<Self, String> {
-        if super::body::has_nul_escape(bytes) {
+        if super::http::extract::has_nul_escape(bytes) {
             return Err("the pact cannot contain a NUL character (\\u0000) in a string".into());
         }
         match serde_json::from_slice::<Value>(bytes) {

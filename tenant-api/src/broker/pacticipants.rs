@@ -4,18 +4,44 @@
 
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use serde_json::{json, Map, Value};
 use sqlx::{Connection, PgConnection};
 
-use super::conventions::{self, Params, QueryParams, RequestBody};
-use super::hal::{self, HalBody};
-use super::pagination::{Page, Pagination};
+use super::http::extract::{PathParams, QueryParams, RequestBody};
+use super::http::hal::{self, HalBody};
+use super::http::pagination::{Page, Pagination};
 use super::store::environments::{self, DeployedVersionRecord};
 use super::store::pacticipants::{
     self as store, Label, PacticipantFields, PacticipantFilter, PacticipantRecord,
 };
 use crate::error::{Error, FieldErrors, Result};
 use crate::gate::TenantContext;
+use crate::state::AppState;
+
+/// Pacticipants, and those with a label. `/pacticipants/label/{label}` is a static segment
+/// before `{pacticipant}`, which axum prefers, as the broker's route order has it.
+///
+/// Merged into the broker router in `broker.rs`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/pacticipants",
+            get(list_pacticipants).post(create_pacticipant),
+        )
+        .route(
+            "/pacticipants/label/{label}",
+            get(list_pacticipants_for_label),
+        )
+        .route(
+            "/pacticipants/{pacticipant}",
+            get(get_pacticipant)
+                .put(put_pacticipant)
+                .patch(patch_pacticipant)
+                .delete(delete_pacticipant),
+        )
+}
 
 const JSON: &str = "application/json";
 const MERGE_PATCH: &str = "application/merge-patch+json";
@@ -292,7 +318,7 @@ fn entries_with_title(base: &str, views: &[PacticipantView]) -> Vec<Value> {
 async fn list(
     tenant: &TenantContext,
     filter: PacticipantFilter,
-    page: Option<super::pagination::PageRequest>,
+    page: Option<super::http::pagination::PageRequest>,
     uri: &Uri,
     deprecated: bool,
 ) -> Result<HalBody> {
@@ -303,10 +329,7 @@ async fn list(
     let views = views(&mut conn, records).await?;
     let mut document = collection_json(&tenant.base_url, &views, deprecated);
     if let Some(page) = Page::answer(page, total, returned) {
-        page.decorate(
-            &mut document,
-            &conventions::resource_url(&tenant.base_url, uri),
-        );
+        page.decorate(&mut document, &hal::resource_url(&tenant.base_url, uri));
     }
     Ok(HalBody(document))
 }
@@ -332,7 +355,7 @@ pub async fn list_pacticipants(
 /// `GET /pacticipants/label/{label}`: the pacticipants carrying a label.
 pub async fn list_pacticipants_for_label(
     tenant: TenantContext,
-    Params(label): Params<String>,
+    PathParams(label): PathParams<String>,
     Pagination(page): Pagination,
     query: QueryParams,
     uri: Uri,
@@ -478,7 +501,7 @@ pub async fn create_pacticipant(tenant: TenantContext, body: RequestBody) -> Res
 /// `GET /pacticipants/{pacticipant}`.
 pub async fn get_pacticipant(
     tenant: TenantContext,
-    Params(name): Params<String>,
+    PathParams(name): PathParams<String>,
 ) -> Result<HalBody> {
     let mut conn = tenant.db().await?;
     let record = store::find_record(&mut conn, &name)
@@ -491,7 +514,7 @@ pub async fn get_pacticipant(
 /// `PUT /pacticipants/{pacticipant}`: replaces every property (404 when it does not exist).
 pub async fn put_pacticipant(
     tenant: TenantContext,
-    Params(name): Params<String>,
+    PathParams(name): PathParams<String>,
     body: RequestBody,
 ) -> Result<Response> {
     body.require(&[JSON])?;
@@ -513,7 +536,7 @@ pub async fn put_pacticipant(
 /// creates the pacticipant (201) when it does not exist — old clients rely on that.
 pub async fn patch_pacticipant(
     tenant: TenantContext,
-    Params(name): Params<String>,
+    PathParams(name): PathParams<String>,
     body: RequestBody,
 ) -> Result<Response> {
     body.require(&[JSON, MERGE_PATCH])?;
@@ -550,7 +573,7 @@ pub async fn patch_pacticipant(
 /// `DELETE /pacticipants/{pacticipant}`: deletes it with everything recorded for it.
 pub async fn delete_pacticipant(
     tenant: TenantContext,
-    Params(name): Params<String>,
+    PathParams(name): PathParams<String>,
 ) -> Result<StatusCode> {
     let mut conn = tenant.db().await?;
     let record = store::find(&mut conn, &name)

@@ -11,6 +11,7 @@ pub mod links;
 pub mod provider_states;
 pub mod publish;
 pub mod read;
+pub mod routes;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::PgConnection;

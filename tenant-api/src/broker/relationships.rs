@@ -3,17 +3,30 @@
 //! (`RelationshipsCsvDecorator`): one line per pacticipant, `id,name,1,1,0,order` followed by
 //! the ids of its providers, padded with `0`s to the longest line.
 
+use axum::routing::get;
+use axum::Router;
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use super::http::extract::{PathParams, Query};
 use super::store::matrix as matrix_store;
 use super::store::reports::{self, Pair};
 use crate::error::{Error, Result};
 use crate::gate::TenantContext;
+use crate::state::AppState;
+
+/// Relationships (also as `.csv`) and a pacticipant's group.
+///
+/// Merged into the broker router in `broker.rs`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/relationships", get(get_relationships))
+        .route("/relationships.csv", get(get_relationships))
+        .route("/groups/{pacticipant}", get(get_group))
+}
 
 /// One CSV field, quoted when it must be (Ruby's CSV rules).
 fn csv_field(value: &str) -> String {
@@ -97,7 +110,7 @@ pub struct GroupParams {
 /// `GET /groups/{pacticipant}[?maxPacticipants=N]`: the pacticipant's connected group.
 pub async fn get_group(
     tenant: TenantContext,
-    Path(pacticipant): Path<String>,
+    PathParams(pacticipant): PathParams<String>,
     Query(params): Query<GroupParams>,
 ) -> Result<Response> {
     let mut conn = tenant.db().await?;

@@ -8,15 +8,28 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use serde_json::{json, Map, Value};
 use sqlx::Connection;
 
-use super::conventions::{Params, RequestBody};
-use super::hal::{self, HalBody};
+use super::http::extract::{PathParams, RequestBody};
+use super::http::hal::{self, HalBody};
 use super::store::versions::{self as store, TagRecord};
 use super::store::{environments, pacticipants};
 use crate::error::{Error, Result};
 use crate::gate::TenantContext;
+use crate::state::AppState;
+
+/// A version's tags.
+///
+/// Merged into the broker router in `broker.rs`.
+pub fn routes() -> Router<AppState> {
+    Router::new().route(
+        "/pacticipants/{pacticipant}/versions/{version}/tags/{tag}",
+        get(get_tag).put(put_tag).delete(delete_tag),
+    )
+}
 
 fn tag_json(base: &str, tag: &TagRecord) -> Value {
     let version = hal::url(
@@ -55,7 +68,7 @@ fn not_found(pacticipant: &str, number: &str, tag: &str) -> Error {
 /// `GET /pacticipants/{pacticipant}/versions/{version}/tags/{tag}`.
 pub async fn get_tag(
     tenant: TenantContext,
-    Params((pacticipant, number, tag)): Params<(String, String, String)>,
+    PathParams((pacticipant, number, tag)): PathParams<(String, String, String)>,
 ) -> Result<HalBody> {
     let mut conn = tenant.db().await?;
     let found = store::find_tag(&mut conn, &pacticipant, &number, &tag)
@@ -68,7 +81,7 @@ pub async fn get_tag(
 /// `Location` for a new tag, 200 for an existing one.
 pub async fn put_tag(
     tenant: TenantContext,
-    Params((pacticipant, number, tag)): Params<(String, String, String)>,
+    PathParams((pacticipant, number, tag)): PathParams<(String, String, String)>,
     body: RequestBody,
 ) -> Result<Response> {
     body.require(&["application/json"])?;
@@ -120,7 +133,7 @@ pub async fn put_tag(
 /// `DELETE /pacticipants/{pacticipant}/versions/{version}/tags/{tag}`.
 pub async fn delete_tag(
     tenant: TenantContext,
-    Params((pacticipant, number, tag)): Params<(String, String, String)>,
+    PathParams((pacticipant, number, tag)): PathParams<(String, String, String)>,
 ) -> Result<StatusCode> {
     let mut conn = tenant.db().await?;
     let found = store::find_tag(&mut conn, &pacticipant, &number, &tag)

@@ -2,15 +2,17 @@
 //! given, whose metadata says whether the pact was pending or work in progress), reading one,
 //! the latest one for a pact, and the latest results for a consumer version.
 
-use axum::extract::{OriginalUri, Path};
+use axum::extract::OriginalUri;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
 use serde_json::{json, Map, Value};
 use sqlx::{Connection, PgConnection};
 
-use super::body::JsonBody;
 use super::events::{self, Event, EventName, VerificationRef};
-use super::hal::{self, HalBody};
+use super::http::extract::{JsonBody, PathParams};
+use super::http::hal::{self, HalBody};
 use super::metadata::{self, PactMetadata};
 use super::pacts::links::{integration_url, pact_version_url};
 use super::pacts::read::pact_for_permalink;
@@ -20,6 +22,55 @@ use super::store::verifications::{self as store, NewVerification, Verification};
 use super::store::{pacticipants, versions};
 use crate::error::{Error, FieldErrors, Result};
 use crate::gate::TenantContext;
+use crate::state::AppState;
+
+/// Verification results: published through a pact version (with or without its metadata), read
+/// and deleted by number or as the latest for a pact version, consumer version, tag or the
+/// latest pact, and the latest for a consumer version.
+///
+/// Merged into the broker router in `broker.rs`.
+pub fn routes() -> Router<AppState> {
+    const INTEGRATION: &str = "/pacts/provider/{provider}/consumer/{consumer}";
+    let at = |rest: &str| format!("{INTEGRATION}{rest}");
+    Router::new()
+        .route(
+            &at("/pact-version/{sha}/verification-results"),
+            post(create_verification),
+        )
+        .route(
+            &at("/pact-version/{sha}/metadata/{metadata}/verification-results"),
+            post(create_verification_with_metadata),
+        )
+        .route(
+            &at("/pact-version/{sha}/verification-results/latest"),
+            get(get_latest_for_pact_version).delete(delete_latest_for_pact_version),
+        )
+        .route(
+            &at("/pact-version/{sha}/verification-results/{number}"),
+            get(get_verification).delete(delete_verification),
+        )
+        .route(
+            &at("/pact-version/{sha}/metadata/{metadata}/verification-results/{number}"),
+            get(get_verification_with_metadata).delete(delete_verification_with_metadata),
+        )
+        .route(
+            &at("/version/{version}/verification-results/latest"),
+            get(get_latest_for_consumer_version_pact)
+                .delete(delete_latest_for_consumer_version_pact),
+        )
+        .route(
+            &at("/latest/verification-results/latest"),
+            get(get_latest_for_latest_pact).delete(delete_latest_for_latest_pact),
+        )
+        .route(
+            &at("/latest/{tag}/verification-results/latest"),
+            get(get_latest_for_latest_tagged_pact).delete(delete_latest_for_latest_tagged_pact),
+        )
+        .route(
+            "/verification-results/consumer/{consumer}/version/{version}/latest",
+            get(get_latest_for_consumer_version),
+        )
+}
 
 /// The URL of a verification result.
 fn verification_url(base: &str, v: &Verification) -> String {
@@ -325,7 +376,7 @@ async fn publish_verification(
 /// records a verification result (201, `Location` = the result), creating the provider version.
 pub async fn create_verification(
     tenant: TenantContext,
-    Path((provider, consumer, sha)): Path<(String, String, String)>,
+    PathParams((provider, consumer, sha)): PathParams<(String, String, String)>,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Response> {
     publish_verification(tenant, provider, consumer, sha, None, &body).await
@@ -335,7 +386,7 @@ pub async fn create_verification(
 /// with the metadata the pact was handed out with (WIP, pending, selectors).
 pub async fn create_verification_with_metadata(
     tenant: TenantContext,
-    Path((provider, consumer, sha, segment)): Path<(String, String, String, String)>,
+    PathParams((provider, consumer, sha, segment)): PathParams<(String, String, String, String)>,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Response> {
     publish_verification(tenant, provider, consumer, sha, Some(segment), &body).await
@@ -388,7 +439,7 @@ async fn get_numbered(
 /// `GET …/pact-version/{sha}/verification-results/{number}`.
 pub async fn get_verification(
     tenant: TenantContext,
-    Path((provider, consumer, sha, number)): Path<(String, String, String, String)>,
+    PathParams((provider, consumer, sha, number)): PathParams<(String, String, String, String)>,
 ) -> Result<Response> {
     get_numbered(tenant, provider, consumer, sha, None, number).await
 }
@@ -396,7 +447,7 @@ pub async fn get_verification(
 /// `GET …/pact-version/{sha}/metadata/{metadata}/verification-results/{number}`.
 pub async fn get_verification_with_metadata(
     tenant: TenantContext,
-    Path((provider, consumer, sha, segment, number)): Path<(
+    PathParams((provider, consumer, sha, segment, number)): PathParams<(
         String,
         String,
         String,
@@ -410,7 +461,7 @@ pub async fn get_verification_with_metadata(
 /// `DELETE …/pact-version/{sha}/verification-results/{number}` (204).
 pub async fn delete_verification(
     tenant: TenantContext,
-    Path((provider, consumer, sha, number)): Path<(String, String, String, String)>,
+    PathParams((provider, consumer, sha, number)): PathParams<(String, String, String, String)>,
 ) -> Result<Response> {
     let mut conn = tenant.db().await?;
     let verification = find_numbered(&mut conn, &provider, &consumer, &sha, &number).await?;
@@ -421,7 +472,7 @@ pub async fn delete_verification(
 /// `DELETE …/pact-version/{sha}/metadata/{metadata}/verification-results/{number}` (204).
 pub async fn delete_verification_with_metadata(
     tenant: TenantContext,
-    Path((provider, consumer, sha, _segment, number)): Path<(
+    PathParams((provider, consumer, sha, _segment, number)): PathParams<(
         String,
         String,
         String,
@@ -429,7 +480,7 @@ pub async fn delete_verification_with_metadata(
         String,
     )>,
 ) -> Result<Response> {
-    delete_verification(tenant, Path((provider, consumer, sha, number))).await
+    delete_verification(tenant, PathParams((provider, consumer, sha, number))).await
 }
 
 /// Which pact's latest verification a request is about.
@@ -504,7 +555,7 @@ async fn delete_latest(
 /// `GET …/pact-version/{sha}/verification-results/latest`.
 pub async fn get_latest_for_pact_version(
     tenant: TenantContext,
-    Path((provider, consumer, sha)): Path<(String, String, String)>,
+    PathParams((provider, consumer, sha)): PathParams<(String, String, String)>,
 ) -> Result<Response> {
     get_latest(tenant, provider, consumer, PactOf::Sha(sha)).await
 }
@@ -512,7 +563,7 @@ pub async fn get_latest_for_pact_version(
 /// `DELETE …/pact-version/{sha}/verification-results/latest`.
 pub async fn delete_latest_for_pact_version(
     tenant: TenantContext,
-    Path((provider, consumer, sha)): Path<(String, String, String)>,
+    PathParams((provider, consumer, sha)): PathParams<(String, String, String)>,
 ) -> Result<Response> {
     delete_latest(tenant, provider, consumer, PactOf::Sha(sha)).await
 }
@@ -520,7 +571,7 @@ pub async fn delete_latest_for_pact_version(
 /// `GET …/version/{version}/verification-results/latest`.
 pub async fn get_latest_for_consumer_version_pact(
     tenant: TenantContext,
-    Path((provider, consumer, number)): Path<(String, String, String)>,
+    PathParams((provider, consumer, number)): PathParams<(String, String, String)>,
 ) -> Result<Response> {
     get_latest(tenant, provider, consumer, PactOf::Version(number)).await
 }
@@ -528,7 +579,7 @@ pub async fn get_latest_for_consumer_version_pact(
 /// `DELETE …/version/{version}/verification-results/latest`.
 pub async fn delete_latest_for_consumer_version_pact(
     tenant: TenantContext,
-    Path((provider, consumer, number)): Path<(String, String, String)>,
+    PathParams((provider, consumer, number)): PathParams<(String, String, String)>,
 ) -> Result<Response> {
     delete_latest(tenant, provider, consumer, PactOf::Version(number)).await
 }
@@ -536,7 +587,7 @@ pub async fn delete_latest_for_consumer_version_pact(
 /// `GET …/latest/verification-results/latest`: of the latest pact.
 pub async fn get_latest_for_latest_pact(
     tenant: TenantContext,
-    Path((provider, consumer)): Path<(String, String)>,
+    PathParams((provider, consumer)): PathParams<(String, String)>,
 ) -> Result<Response> {
     get_latest(tenant, provider, consumer, PactOf::Latest(None)).await
 }
@@ -544,7 +595,7 @@ pub async fn get_latest_for_latest_pact(
 /// `DELETE …/latest/verification-results/latest`.
 pub async fn delete_latest_for_latest_pact(
     tenant: TenantContext,
-    Path((provider, consumer)): Path<(String, String)>,
+    PathParams((provider, consumer)): PathParams<(String, String)>,
 ) -> Result<Response> {
     delete_latest(tenant, provider, consumer, PactOf::Latest(None)).await
 }
@@ -552,7 +603,7 @@ pub async fn delete_latest_for_latest_pact(
 /// `GET …/latest/{tag}/verification-results/latest`: of the latest pact with the tag.
 pub async fn get_latest_for_latest_tagged_pact(
     tenant: TenantContext,
-    Path((provider, consumer, tag)): Path<(String, String, String)>,
+    PathParams((provider, consumer, tag)): PathParams<(String, String, String)>,
 ) -> Result<Response> {
     get_latest(tenant, provider, consumer, PactOf::Latest(Some(tag))).await
 }
@@ -560,7 +611,7 @@ pub async fn get_latest_for_latest_tagged_pact(
 /// `DELETE …/latest/{tag}/verification-results/latest`.
 pub async fn delete_latest_for_latest_tagged_pact(
     tenant: TenantContext,
-    Path((provider, consumer, tag)): Path<(String, String, String)>,
+    PathParams((provider, consumer, tag)): PathParams<(String, String, String)>,
 ) -> Result<Response> {
     delete_latest(tenant, provider, consumer, PactOf::Latest(Some(tag))).await
 }
@@ -570,7 +621,7 @@ pub async fn delete_latest_for_latest_tagged_pact(
 pub async fn get_latest_for_consumer_version(
     tenant: TenantContext,
     uri: OriginalUri,
-    Path((consumer, number)): Path<(String, String)>,
+    PathParams((consumer, number)): PathParams<(String, String)>,
 ) -> Result<Response> {
     let base = tenant.base_url.as_ref();
     let mut conn = tenant.db().await?;

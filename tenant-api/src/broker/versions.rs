@@ -1,6 +1,8 @@
 //! Pacticipant versions: `/pacticipants/{p}/versions[/{v}]`, the latest version (overall, by
 //! tag, by branch), and the version collections of a branch, a tag and an environment.
 
+use axum::routing::get;
+use axum::Router;
 use std::collections::HashMap;
 
 use axum::http::{StatusCode, Uri};
@@ -9,10 +11,10 @@ use chrono::Local;
 use serde_json::{json, Map, Value};
 use sqlx::{Connection, PgConnection};
 
-use super::conventions::{self, Params, RequestBody};
-use super::hal::{self, HalBody};
+use super::http::extract::{PathParams, RequestBody};
+use super::http::hal::{self, HalBody};
+use super::http::pagination::{Page, PageRequest, Pagination};
 use super::pacticipants::deployed_environment_link;
-use super::pagination::{Page, PageRequest, Pagination};
 use super::store::environments::{
     self as environment_store, DeployedVersionRecord, EnvironmentRecord, ReleasedVersionRecord,
 };
@@ -22,6 +24,46 @@ use super::store::versions::{
 use super::store::{branches, pacticipants};
 use crate::error::{Error, FieldErrors, Result};
 use crate::gate::TenantContext;
+use crate::state::AppState;
+
+/// A pacticipant's versions: all, by branch, tag or environment, one, and the latest.
+///
+/// Merged into the broker router in `broker.rs`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/pacticipants/{pacticipant}/versions", get(list_versions))
+        .route(
+            "/pacticipants/{pacticipant}/branches/{branch}/versions",
+            get(list_branch_versions),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/environments/{uuid}/versions",
+            get(list_environment_versions),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/versions/{version}",
+            get(get_version)
+                .put(put_version)
+                .patch(patch_version)
+                .delete(delete_version),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/latest-version/{tag}",
+            get(get_latest_tagged_version),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/latest-version",
+            get(get_latest_version),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/branches/{branch}/latest-version",
+            get(get_latest_branch_version),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/tags/{tag}/versions",
+            get(list_tag_versions),
+        )
+}
 
 /// What a version's representation shows besides the version itself.
 #[derive(Default)]
@@ -298,7 +340,7 @@ async fn collection_json(
         "_embedded": { "versions": entries },
         "_links": {
             "self": {
-                "href": conventions::request_url(base, uri),
+                "href": hal::request_url(base, uri),
                 "title": collection.title.unwrap_or_else(|| format!("All application versions of {pacticipant}")),
             },
             "pb:pacticipant": { "href": pacticipant_url, "title": pacticipant },
@@ -308,7 +350,7 @@ async fn collection_json(
         },
     });
     if let Some(page) = Page::answer(collection.page, collection.total, versions.len()) {
-        page.decorate(&mut document, &conventions::resource_url(base, uri));
+        page.decorate(&mut document, &hal::resource_url(base, uri));
     }
     Ok(document)
 }
@@ -326,7 +368,7 @@ fn version_not_found(pacticipant: &str, number: &str) -> Error {
 /// `GET /pacticipants/{pacticipant}/versions`: newest first, paginated on request.
 pub async fn list_versions(
     tenant: TenantContext,
-    Params(pacticipant): Params<String>,
+    PathParams(pacticipant): PathParams<String>,
     Pagination(page): Pagination,
     uri: Uri,
 ) -> Result<HalBody> {
@@ -355,7 +397,7 @@ pub async fn list_versions(
 /// `GET /pacticipants/{pacticipant}/branches/{branch}/versions`: the versions on a branch.
 pub async fn list_branch_versions(
     tenant: TenantContext,
-    Params((pacticipant, branch)): Params<(String, String)>,
+    PathParams((pacticipant, branch)): PathParams<(String, String)>,
     Pagination(page): Pagination,
     uri: Uri,
 ) -> Result<HalBody> {
@@ -392,7 +434,7 @@ pub async fn list_branch_versions(
 /// none does).
 pub async fn list_tag_versions(
     tenant: TenantContext,
-    Params((pacticipant, tag)): Params<(String, String)>,
+    PathParams((pacticipant, tag)): PathParams<(String, String)>,
     Pagination(page): Pagination,
     uri: Uri,
 ) -> Result<HalBody> {
@@ -436,7 +478,7 @@ pub async fn list_tag_versions(
 /// pacticipant deployed or released (ever) to an environment.
 pub async fn list_environment_versions(
     tenant: TenantContext,
-    Params((pacticipant, uuid)): Params<(String, String)>,
+    PathParams((pacticipant, uuid)): PathParams<(String, String)>,
     Pagination(page): Pagination,
     uri: Uri,
 ) -> Result<HalBody> {
@@ -474,14 +516,14 @@ pub async fn list_environment_versions(
 /// `GET /pacticipants/{pacticipant}/versions/{version}`.
 pub async fn get_version(
     tenant: TenantContext,
-    Params((pacticipant, number)): Params<(String, String)>,
+    PathParams((pacticipant, number)): PathParams<(String, String)>,
     uri: Uri,
 ) -> Result<HalBody> {
     let mut conn = tenant.db().await?;
     let version = store::find_record(&mut conn, &pacticipant, &number)
         .await?
         .ok_or_else(|| version_not_found(&pacticipant, &number))?;
-    let self_href = conventions::resource_url(&tenant.base_url, &uri);
+    let self_href = hal::resource_url(&tenant.base_url, &uri);
     Ok(HalBody(
         single_version_json(&mut conn, &tenant.base_url, &version, &self_href).await?,
     ))
@@ -575,7 +617,7 @@ async fn write_version(
     let record = store::find_record(&mut tx, &pacticipant, &number)
         .await?
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("version vanished")))?;
-    let self_href = conventions::resource_url(&tenant.base_url, &uri);
+    let self_href = hal::resource_url(&tenant.base_url, &uri);
     let body = single_version_json(&mut tx, &tenant.base_url, &record, &self_href).await?;
     tx.commit().await?;
     let status = if created {
@@ -590,7 +632,7 @@ async fn write_version(
 /// overwrites its build URL and, when given, its tags (200). Creates the pacticipant as needed.
 pub async fn put_version(
     tenant: TenantContext,
-    Params((pacticipant, number)): Params<(String, String)>,
+    PathParams((pacticipant, number)): PathParams<(String, String)>,
     uri: Uri,
     body: RequestBody,
 ) -> Result<Response> {
@@ -603,7 +645,7 @@ pub async fn put_version(
 /// (201) or updates the properties given (200).
 pub async fn patch_version(
     tenant: TenantContext,
-    Params((pacticipant, number)): Params<(String, String)>,
+    PathParams((pacticipant, number)): PathParams<(String, String)>,
     uri: Uri,
     body: RequestBody,
 ) -> Result<Response> {
@@ -616,7 +658,7 @@ pub async fn patch_version(
 /// branch memberships, pacts, verifications and deployments.
 pub async fn delete_version(
     tenant: TenantContext,
-    Params((pacticipant, number)): Params<(String, String)>,
+    PathParams((pacticipant, number)): PathParams<(String, String)>,
 ) -> Result<StatusCode> {
     let mut conn = tenant.db().await?;
     let version = store::find_record(&mut conn, &pacticipant, &number)
@@ -633,7 +675,7 @@ async fn latest_version_response(
     uri: &Uri,
     version: &VersionRecord,
 ) -> Result<HalBody> {
-    let self_href = conventions::resource_url(&tenant.base_url, uri);
+    let self_href = hal::resource_url(&tenant.base_url, uri);
     Ok(HalBody(
         single_version_json(conn, &tenant.base_url, version, &self_href).await?,
     ))
@@ -642,7 +684,7 @@ async fn latest_version_response(
 /// `GET /pacticipants/{pacticipant}/latest-version`.
 pub async fn get_latest_version(
     tenant: TenantContext,
-    Params(pacticipant): Params<String>,
+    PathParams(pacticipant): PathParams<String>,
     uri: Uri,
 ) -> Result<HalBody> {
     let mut conn = tenant.db().await?;
@@ -655,7 +697,7 @@ pub async fn get_latest_version(
 /// `GET /pacticipants/{pacticipant}/latest-version/{tag}`.
 pub async fn get_latest_tagged_version(
     tenant: TenantContext,
-    Params((pacticipant, tag)): Params<(String, String)>,
+    PathParams((pacticipant, tag)): PathParams<(String, String)>,
     uri: Uri,
 ) -> Result<HalBody> {
     let mut conn = tenant.db().await?;
@@ -672,7 +714,7 @@ pub async fn get_latest_tagged_version(
 /// `GET /pacticipants/{pacticipant}/branches/{branch}/latest-version`: the branch's head.
 pub async fn get_latest_branch_version(
     tenant: TenantContext,
-    Params((pacticipant, branch)): Params<(String, String)>,
+    PathParams((pacticipant, branch)): PathParams<(String, String)>,
     uri: Uri,
 ) -> Result<HalBody> {
     let mut conn = tenant.db().await?;

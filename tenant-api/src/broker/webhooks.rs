@@ -8,14 +8,16 @@
 pub mod definition;
 pub mod secrets;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use serde_json::{json, Map, Value};
 use sqlx::PgConnection;
 
-use super::body::JsonBody;
-use super::hal::{self, HalBody};
+use super::http::extract::{JsonBody, PathParams};
+use super::http::hal::{self, HalBody};
 use super::store::pacticipants;
 use super::store::webhooks::{self as store, WebhookRow, WebhookWrite};
 use crate::error::{Error, FieldErrors, Result};
@@ -25,6 +27,34 @@ use definition::{is_template, valid_uuid, Definition, Scope};
 use provisioning::api_token::TokenScope;
 use provisioning::sealing::{Purpose, Sealer};
 use secrets::{is_secret_header, mask_url, MASK};
+
+/// Webhook definitions, all or by scope (execution comes with the webhooks issue).
+///
+/// Merged into the broker router in `broker.rs`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/webhooks", get(list_webhooks).post(create_webhook))
+        .route(
+            "/webhooks/provider/{provider}/consumer/{consumer}",
+            get(list_integration_webhooks).post(create_integration_webhook),
+        )
+        .route(
+            "/pacts/provider/{provider}/consumer/{consumer}/webhooks",
+            get(list_integration_webhooks).post(create_integration_webhook),
+        )
+        .route(
+            "/webhooks/provider/{provider}",
+            get(list_provider_webhooks).post(create_provider_webhook),
+        )
+        .route(
+            "/webhooks/consumer/{consumer}",
+            get(list_consumer_webhooks).post(create_consumer_webhook),
+        )
+        .route(
+            "/webhooks/{uuid}",
+            get(get_webhook).put(put_webhook).delete(delete_webhook),
+        )
+}
 
 /// Pacticipants named in the path of a scoped webhook route.
 #[derive(Default)]
@@ -456,7 +486,10 @@ pub async fn create_webhook(
 }
 
 /// `GET /webhooks/{uuid}`.
-pub async fn get_webhook(tenant: TenantContext, Path(uuid): Path<String>) -> Result<HalBody> {
+pub async fn get_webhook(
+    tenant: TenantContext,
+    PathParams(uuid): PathParams<String>,
+) -> Result<HalBody> {
     let mut conn = tenant.db().await?;
     let row = store::find(&mut conn, &uuid)
         .await?
@@ -468,7 +501,7 @@ pub async fn get_webhook(tenant: TenantContext, Path(uuid): Path<String>) -> Res
 pub async fn put_webhook(
     State(state): State<AppState>,
     tenant: TenantContext,
-    Path(uuid): Path<String>,
+    PathParams(uuid): PathParams<String>,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Response> {
     if !valid_uuid(&uuid) {
@@ -487,7 +520,10 @@ pub async fn put_webhook(
 }
 
 /// `DELETE /webhooks/{uuid}`.
-pub async fn delete_webhook(tenant: TenantContext, Path(uuid): Path<String>) -> Result<StatusCode> {
+pub async fn delete_webhook(
+    tenant: TenantContext,
+    PathParams(uuid): PathParams<String>,
+) -> Result<StatusCode> {
     let mut conn = tenant.db().await?;
     if store::delete(&mut conn, &uuid).await? {
         Ok(StatusCode::NO_CONTENT)
@@ -501,7 +537,7 @@ pub async fn delete_webhook(tenant: TenantContext, Path(uuid): Path<String>) -> 
 /// `GET /webhooks/provider/{provider}/consumer/{consumer}` (and the legacy `/pacts/…/webhooks`).
 pub async fn list_integration_webhooks(
     tenant: TenantContext,
-    Path((provider, consumer)): Path<(String, String)>,
+    PathParams((provider, consumer)): PathParams<(String, String)>,
 ) -> Result<HalBody> {
     let title = format!("Webhooks for consumer {consumer} and provider {provider}");
     let path = PathScope {
@@ -521,7 +557,7 @@ pub async fn list_integration_webhooks(
 pub async fn create_integration_webhook(
     State(state): State<AppState>,
     tenant: TenantContext,
-    Path((provider, consumer)): Path<(String, String)>,
+    PathParams((provider, consumer)): PathParams<(String, String)>,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Response> {
     create(
@@ -539,7 +575,7 @@ pub async fn create_integration_webhook(
 /// `GET /webhooks/provider/{provider}`.
 pub async fn list_provider_webhooks(
     tenant: TenantContext,
-    Path(provider): Path<String>,
+    PathParams(provider): PathParams<String>,
 ) -> Result<HalBody> {
     let title = format!("Webhooks for provider {provider}");
     list(
@@ -558,7 +594,7 @@ pub async fn list_provider_webhooks(
 pub async fn create_provider_webhook(
     State(state): State<AppState>,
     tenant: TenantContext,
-    Path(provider): Path<String>,
+    PathParams(provider): PathParams<String>,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Response> {
     create(
@@ -576,7 +612,7 @@ pub async fn create_provider_webhook(
 /// `GET /webhooks/consumer/{consumer}`.
 pub async fn list_consumer_webhooks(
     tenant: TenantContext,
-    Path(consumer): Path<String>,
+    PathParams(consumer): PathParams<String>,
 ) -> Result<HalBody> {
     let title = format!("Webhooks for consumer {consumer}");
     list(
@@ -595,7 +631,7 @@ pub async fn list_consumer_webhooks(
 pub async fn create_consumer_webhook(
     State(state): State<AppState>,
     tenant: TenantContext,
-    Path(consumer): Path<String>,
+    PathParams(consumer): PathParams<String>,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Response> {
     create(

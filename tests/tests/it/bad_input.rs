@@ -9,7 +9,7 @@ use std::time::Duration;
 use provisioning::api_token::ApiToken;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use tenant_api::broker::pagination::UNPAGINATED_MAX_ITEMS;
+use tenant_api::broker::http::pagination::UNPAGINATED_MAX_ITEMS;
 use tests::tenant_client::{set_plan, signup};
 use tests::{RunningControlPlane, RunningTenantApi, Signup, TestEnv};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -13,6 +13,7 @@ mod billing_webhooks;
 mod body_limits;
 mod broker_conventions;
 mod broker_environments;
+mod broker_input;
 mod broker_integrations;
 mod broker_pacticipants;
 mod broker_resources_cli;

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use sqlx::PgConnection;
 
 use super::summary::{DeploymentStatusSummary, QueryResults};
-use crate::broker::hal;
+use crate::broker::http::hal;
 use crate::broker::store::matrix::{
     self as store, MatrixRow, VersionBranch, VersionEnvironment, VersionTag,
 };

@@ -2,7 +2,7 @@
 //! with `DELETE`), a provider's pacts (all, latest, by tag, by branch) and the latest pact of
 //! every integration (`/pacts/latest`, which `list-latest-pact-versions` reads).
 
-use axum::extract::{OriginalUri, Path};
+use axum::extract::OriginalUri;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 use super::links::{self, pact_url, version_url};
 use super::publish::post_deletion_response;
 use super::{format_time, require_pacticipant};
-use crate::broker::hal::{self, HalBody};
+use crate::broker::http::extract::PathParams;
+use crate::broker::http::hal::{self, HalBody};
 use crate::broker::store::pacts::{self as pact_store, IntegrationPacts, PactRef, ProviderPacts};
 use crate::error::Result;
 use crate::gate::TenantContext;
@@ -139,7 +140,7 @@ async fn delete_integration_pacts(
 pub async fn get_pact_versions(
     tenant: TenantContext,
     uri: OriginalUri,
-    Path((provider, consumer)): Path<(String, String)>,
+    PathParams((provider, consumer)): PathParams<(String, String)>,
 ) -> Result<Response> {
     list_integration(&tenant, &uri, &provider, &consumer, Listing::All).await
 }
@@ -147,7 +148,7 @@ pub async fn get_pact_versions(
 /// `DELETE …/versions`: deletes every pact of the integration (204).
 pub async fn delete_pact_versions(
     tenant: TenantContext,
-    Path((provider, consumer)): Path<(String, String)>,
+    PathParams((provider, consumer)): PathParams<(String, String)>,
 ) -> Result<Response> {
     delete_integration_pacts(&tenant, &provider, &consumer, Listing::All).await
 }
@@ -156,7 +157,7 @@ pub async fn delete_pact_versions(
 pub async fn get_tagged_pact_versions(
     tenant: TenantContext,
     uri: OriginalUri,
-    Path((provider, consumer, tag)): Path<(String, String, String)>,
+    PathParams((provider, consumer, tag)): PathParams<(String, String, String)>,
 ) -> Result<Response> {
     list_integration(&tenant, &uri, &provider, &consumer, Listing::Tagged(&tag)).await
 }
@@ -164,7 +165,7 @@ pub async fn get_tagged_pact_versions(
 /// `DELETE …/tag/{tag}`.
 pub async fn delete_tagged_pact_versions(
     tenant: TenantContext,
-    Path((provider, consumer, tag)): Path<(String, String, String)>,
+    PathParams((provider, consumer, tag)): PathParams<(String, String, String)>,
 ) -> Result<Response> {
     delete_integration_pacts(&tenant, &provider, &consumer, Listing::Tagged(&tag)).await
 }
@@ -173,7 +174,7 @@ pub async fn delete_tagged_pact_versions(
 pub async fn get_branch_pact_versions(
     tenant: TenantContext,
     uri: OriginalUri,
-    Path((provider, consumer, branch)): Path<(String, String, String)>,
+    PathParams((provider, consumer, branch)): PathParams<(String, String, String)>,
 ) -> Result<Response> {
     let listing = Listing::Branch {
         name: Some(&branch),
@@ -185,7 +186,7 @@ pub async fn get_branch_pact_versions(
 /// `DELETE …/branch/{branch}`.
 pub async fn delete_branch_pact_versions(
     tenant: TenantContext,
-    Path((provider, consumer, branch)): Path<(String, String, String)>,
+    PathParams((provider, consumer, branch)): PathParams<(String, String, String)>,
 ) -> Result<Response> {
     let listing = Listing::Branch {
         name: Some(&branch),
@@ -198,7 +199,7 @@ pub async fn delete_branch_pact_versions(
 pub async fn get_latest_branch_pact_versions(
     tenant: TenantContext,
     uri: OriginalUri,
-    Path((provider, consumer, branch)): Path<(String, String, String)>,
+    PathParams((provider, consumer, branch)): PathParams<(String, String, String)>,
 ) -> Result<Response> {
     let listing = Listing::Branch {
         name: Some(&branch),
@@ -210,7 +211,7 @@ pub async fn get_latest_branch_pact_versions(
 /// `DELETE …/branch/{branch}/latest/versions`.
 pub async fn delete_latest_branch_pact_versions(
     tenant: TenantContext,
-    Path((provider, consumer, branch)): Path<(String, String, String)>,
+    PathParams((provider, consumer, branch)): PathParams<(String, String, String)>,
 ) -> Result<Response> {
     let listing = Listing::Branch {
         name: Some(&branch),
@@ -223,7 +224,7 @@ pub async fn delete_latest_branch_pact_versions(
 pub async fn get_main_branch_pact_versions(
     tenant: TenantContext,
     uri: OriginalUri,
-    Path((provider, consumer)): Path<(String, String)>,
+    PathParams((provider, consumer)): PathParams<(String, String)>,
 ) -> Result<Response> {
     let listing = Listing::Branch {
         name: None,
@@ -236,7 +237,7 @@ pub async fn get_main_branch_pact_versions(
 /// deletes every pact of the integration here; we delete what the `GET` lists).
 pub async fn delete_main_branch_pact_versions(
     tenant: TenantContext,
-    Path((provider, consumer)): Path<(String, String)>,
+    PathParams((provider, consumer)): PathParams<(String, String)>,
 ) -> Result<Response> {
     let listing = Listing::Branch {
         name: None,
@@ -249,7 +250,7 @@ pub async fn delete_main_branch_pact_versions(
 pub async fn get_latest_main_branch_pact_versions(
     tenant: TenantContext,
     uri: OriginalUri,
-    Path((provider, consumer)): Path<(String, String)>,
+    PathParams((provider, consumer)): PathParams<(String, String)>,
 ) -> Result<Response> {
     let listing = Listing::Branch {
         name: None,
@@ -261,7 +262,7 @@ pub async fn get_latest_main_branch_pact_versions(
 /// `DELETE …/branch/latest/versions`.
 pub async fn delete_latest_main_branch_pact_versions(
     tenant: TenantContext,
-    Path((provider, consumer)): Path<(String, String)>,
+    PathParams((provider, consumer)): PathParams<(String, String)>,
 ) -> Result<Response> {
     let listing = Listing::Branch {
         name: None,
@@ -310,7 +311,7 @@ fn branch_suffix(branch: Option<&str>) -> String {
 pub async fn get_provider_pacts(
     tenant: TenantContext,
     uri: OriginalUri,
-    Path(provider): Path<String>,
+    PathParams(provider): PathParams<String>,
 ) -> Result<Response> {
     let title = format!("All pact versions for the provider {provider}");
     list_provider(
@@ -327,7 +328,7 @@ pub async fn get_provider_pacts(
 pub async fn get_tagged_provider_pacts(
     tenant: TenantContext,
     uri: OriginalUri,
-    Path((provider, tag)): Path<(String, String)>,
+    PathParams((provider, tag)): PathParams<(String, String)>,
 ) -> Result<Response> {
     let title = format!(
         "All pact versions for the provider {provider}{}",
@@ -341,7 +342,7 @@ pub async fn get_tagged_provider_pacts(
 pub async fn get_latest_provider_pacts(
     tenant: TenantContext,
     uri: OriginalUri,
-    Path(provider): Path<String>,
+    PathParams(provider): PathParams<String>,
 ) -> Result<Response> {
     let title = format!("Latest pact versions for the provider {provider}");
     list_provider(
@@ -358,7 +359,7 @@ pub async fn get_latest_provider_pacts(
 pub async fn get_latest_tagged_provider_pacts(
     tenant: TenantContext,
     uri: OriginalUri,
-    Path((provider, tag)): Path<(String, String)>,
+    PathParams((provider, tag)): PathParams<(String, String)>,
 ) -> Result<Response> {
     let title = format!(
         "Latest pact versions for the provider {provider}{}",
@@ -372,7 +373,7 @@ pub async fn get_latest_tagged_provider_pacts(
 pub async fn get_main_branch_provider_pacts(
     tenant: TenantContext,
     uri: OriginalUri,
-    Path(provider): Path<String>,
+    PathParams(provider): PathParams<String>,
 ) -> Result<Response> {
     let title = format!("All pact versions for the provider {provider}");
     let which = ProviderPacts::Branch {
@@ -386,7 +387,7 @@ pub async fn get_main_branch_provider_pacts(
 pub async fn get_branch_provider_pacts(
     tenant: TenantContext,
     uri: OriginalUri,
-    Path((provider, branch)): Path<(String, String)>,
+    PathParams((provider, branch)): PathParams<(String, String)>,
 ) -> Result<Response> {
     let title = format!(
         "All pact versions for the provider {provider}{}",
@@ -403,7 +404,7 @@ pub async fn get_branch_provider_pacts(
 pub async fn get_latest_main_branch_provider_pacts(
     tenant: TenantContext,
     uri: OriginalUri,
-    Path(provider): Path<String>,
+    PathParams(provider): PathParams<String>,
 ) -> Result<Response> {
     let title = format!("Latest pact versions for the provider {provider}");
     let which = ProviderPacts::Branch {
@@ -417,7 +418,7 @@ pub async fn get_latest_main_branch_provider_pacts(
 pub async fn get_latest_branch_provider_pacts(
     tenant: TenantContext,
     uri: OriginalUri,
-    Path((provider, branch)): Path<(String, String)>,
+    PathParams((provider, branch)): PathParams<(String, String)>,
 ) -> Result<Response> {
     let title = format!(
         "Latest pact versions for the provider {provider}{}",

@@ -4,7 +4,6 @@
 //! line as a unified diff with three lines of context. The same text is the `info` notice of a
 //! refused publication.
 
-use axum::extract::Path;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -12,6 +11,7 @@ use serde_json::{Map, Value};
 
 use super::links::pact_url;
 use super::publish::not_found;
+use crate::broker::http::extract::PathParams;
 use crate::broker::pact_document::canonical_json;
 use crate::broker::store::pacts::{self as pact_store, PactRef, PublishedPact};
 use crate::error::{Error, Result};
@@ -399,7 +399,7 @@ async fn diff_response(
 /// `GET …/version/{version}/diff/previous-distinct`.
 pub async fn get_diff_with_previous_distinct(
     tenant: TenantContext,
-    Path((provider, consumer, number)): Path<(String, String, String)>,
+    PathParams((provider, consumer, number)): PathParams<(String, String, String)>,
 ) -> Result<Response> {
     let mut conn = tenant.db().await?;
     let pact = pact_store::for_consumer_version(&mut conn, &provider, &consumer, &number)
@@ -413,7 +413,7 @@ pub async fn get_diff_with_previous_distinct(
 /// `GET …/version/{version}/diff/version/{other}`.
 pub async fn get_diff_with_version(
     tenant: TenantContext,
-    Path((provider, consumer, number, other)): Path<(String, String, String, String)>,
+    PathParams((provider, consumer, number, other)): PathParams<(String, String, String, String)>,
 ) -> Result<Response> {
     let mut conn = tenant.db().await?;
     let pact = pact_store::for_consumer_version(&mut conn, &provider, &consumer, &number)
@@ -429,7 +429,7 @@ pub async fn get_diff_with_version(
 /// `GET …/pact-version/{sha}/diff/pact-version/{other}`.
 pub async fn get_diff_with_pact_version(
     tenant: TenantContext,
-    Path((provider, consumer, sha, other)): Path<(String, String, String, String)>,
+    PathParams((provider, consumer, sha, other)): PathParams<(String, String, String, String)>,
 ) -> Result<Response> {
     let mut conn = tenant.db().await?;
     let missing = |sha: &str| {

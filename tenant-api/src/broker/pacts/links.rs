@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::broker::hal;
+use crate::broker::http::hal;
 use crate::broker::metadata::{self, Nested};
 use crate::broker::store::pacts::PactRef;
 

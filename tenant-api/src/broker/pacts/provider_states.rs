@@ -3,12 +3,12 @@
 //! pacts of each consumer's main branch head (or branch head, or the versions deployed or
 //! released in the environment), with the consumers that need each.
 
-use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
 use super::require_pacticipant;
-use crate::broker::hal::HalBody;
+use crate::broker::http::extract::PathParams;
+use crate::broker::http::hal::HalBody;
 use crate::broker::pact_document::PactDocument;
 use crate::broker::store::for_verification::{self as selection, Candidates};
 use crate::broker::store::pacts as pact_store;
@@ -107,7 +107,7 @@ async fn render(
 /// `GET /pacts/provider/{provider}/provider-states`.
 pub async fn get_provider_states(
     tenant: TenantContext,
-    Path(provider): Path<String>,
+    PathParams(provider): PathParams<String>,
 ) -> Result<Response> {
     provider_states(&tenant, &provider, Scope::MainBranch).await
 }
@@ -115,7 +115,7 @@ pub async fn get_provider_states(
 /// `GET /pacts/provider/{provider}/provider-states/branch/{branch}`.
 pub async fn get_provider_states_for_branch(
     tenant: TenantContext,
-    Path((provider, branch)): Path<(String, String)>,
+    PathParams((provider, branch)): PathParams<(String, String)>,
 ) -> Result<Response> {
     provider_states(&tenant, &provider, Scope::Branch(branch)).await
 }
@@ -123,7 +123,7 @@ pub async fn get_provider_states_for_branch(
 /// `GET /pacts/provider/{provider}/provider-states/environment/{uuid}`.
 pub async fn get_provider_states_for_environment(
     tenant: TenantContext,
-    Path((provider, uuid)): Path<(String, String)>,
+    PathParams((provider, uuid)): PathParams<(String, String)>,
 ) -> Result<Response> {
     provider_states(&tenant, &provider, Scope::Environment(uuid)).await
 }

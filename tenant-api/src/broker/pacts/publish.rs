@@ -3,16 +3,15 @@
 //! that `POST /contracts/publish` shares: writing the content, the broker's refusal texts, the
 //! potential-duplicate-name check and the events a publication raises.
 
-use axum::extract::Path;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
 
 use super::{links, pact_document_body};
-use crate::broker::body::JsonBytes;
 use crate::broker::events::{self, Event, EventName};
-use crate::broker::hal::{self, HalBody, HalText};
+use crate::broker::http::extract::{JsonBytes, PathParams};
+use crate::broker::http::hal::{self, HalBody, HalText};
 use crate::broker::pact_document::PactDocument;
 use crate::broker::store::pacts::{self as pact_store, Publication, PublishedPact};
 use crate::broker::store::{pacticipants, versions};
@@ -306,7 +305,7 @@ fn check_names(document: &PactDocument, provider: &str, consumer: &str) -> Resul
 /// version had no pact with this provider, 200 when it had this content; 409 for other content.
 pub async fn put_pact(
     tenant: TenantContext,
-    Path((provider, consumer, number)): Path<(String, String, String)>,
+    PathParams((provider, consumer, number)): PathParams<(String, String, String)>,
     JsonBytes(body): JsonBytes,
 ) -> Result<Response> {
     write_pact(tenant, provider, consumer, number, &body, Mode::Refuse).await
@@ -316,7 +315,7 @@ pub async fn put_pact(
 /// with the same description and state has a different request), or creates it.
 pub async fn patch_pact(
     tenant: TenantContext,
-    Path((provider, consumer, number)): Path<(String, String, String)>,
+    PathParams((provider, consumer, number)): PathParams<(String, String, String)>,
     JsonBytes(body): JsonBytes,
 ) -> Result<Response> {
     write_pact(tenant, provider, consumer, number, &body, Mode::Merge).await
@@ -403,7 +402,7 @@ async fn write_pact(
 /// links to the index and the latest remaining pact.
 pub async fn delete_pact(
     tenant: TenantContext,
-    Path((provider, consumer, number)): Path<(String, String, String)>,
+    PathParams((provider, consumer, number)): PathParams<(String, String, String)>,
 ) -> Result<Response> {
     let mut conn = tenant.db().await?;
     let pact = pact_store::for_consumer_version(&mut conn, &provider, &consumer, &number)

@@ -1,14 +1,14 @@
 //! Reading one pact: by consumer version, by content (the permalink, optionally with
 //! metadata), the latest (overall, by tag, untagged, on a branch), and the previous distinct one.
 
-use axum::extract::Path;
 use axum::http::{HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use sqlx::PgConnection;
 
 use super::pact_document_body;
 use super::publish::not_found;
-use crate::broker::hal::HalText;
+use crate::broker::http::extract::PathParams;
+use crate::broker::http::hal::HalText;
 use crate::broker::metadata::{self, PactMetadata};
 use crate::broker::store::pacts::{self as pact_store, Latest, PublishedPact};
 use crate::error::{Error, Result};
@@ -20,7 +20,7 @@ const X_PACT_CONSUMER_VERSION: HeaderName = HeaderName::from_static("x-pact-cons
 /// `/versions/{version}` and `/pact/…` spellings).
 pub async fn get_pact_for_version(
     tenant: TenantContext,
-    Path((provider, consumer, number)): Path<(String, String, String)>,
+    PathParams((provider, consumer, number)): PathParams<(String, String, String)>,
 ) -> Result<Response> {
     let mut conn = tenant.db().await?;
     let pact = pact_store::for_consumer_version(&mut conn, &provider, &consumer, &number)
@@ -95,7 +95,7 @@ pub async fn pact_for_permalink(
 /// `GET …/pact-version/{sha}`: the content's permalink.
 pub async fn get_pact_version(
     tenant: TenantContext,
-    Path((provider, consumer, sha)): Path<(String, String, String)>,
+    PathParams((provider, consumer, sha)): PathParams<(String, String, String)>,
 ) -> Result<Response> {
     let mut conn = tenant.db().await?;
     let (pact, _) = pact_for_permalink(
@@ -113,7 +113,7 @@ pub async fn get_pact_version(
 /// verification; the metadata is echoed into `pb:publish-verification-results`.
 pub async fn get_pact_version_with_metadata(
     tenant: TenantContext,
-    Path((provider, consumer, sha, segment)): Path<(String, String, String, String)>,
+    PathParams((provider, consumer, sha, segment)): PathParams<(String, String, String, String)>,
 ) -> Result<Response> {
     let metadata = PactMetadata::decode(&segment);
     let mut conn = tenant.db().await?;
@@ -178,7 +178,7 @@ async fn latest_response(
 /// `GET /pacts/provider/{provider}/consumer/{consumer}/latest` (and `/pact/…/latest`).
 pub async fn get_latest_pact(
     tenant: TenantContext,
-    Path((provider, consumer)): Path<(String, String)>,
+    PathParams((provider, consumer)): PathParams<(String, String)>,
 ) -> Result<Response> {
     latest_response(&tenant, &provider, &consumer, Latest::Any).await
 }
@@ -186,7 +186,7 @@ pub async fn get_latest_pact(
 /// `GET …/latest/{tag}`: the latest pact of a consumer version with the tag.
 pub async fn get_latest_tagged_pact(
     tenant: TenantContext,
-    Path((provider, consumer, tag)): Path<(String, String, String)>,
+    PathParams((provider, consumer, tag)): PathParams<(String, String, String)>,
 ) -> Result<Response> {
     latest_response(&tenant, &provider, &consumer, Latest::Tagged(&tag)).await
 }
@@ -194,7 +194,7 @@ pub async fn get_latest_tagged_pact(
 /// `GET …/latest-untagged`.
 pub async fn get_latest_untagged_pact(
     tenant: TenantContext,
-    Path((provider, consumer)): Path<(String, String)>,
+    PathParams((provider, consumer)): PathParams<(String, String)>,
 ) -> Result<Response> {
     latest_response(&tenant, &provider, &consumer, Latest::Untagged).await
 }
@@ -202,7 +202,7 @@ pub async fn get_latest_untagged_pact(
 /// `GET …/branch/{branch}/latest`: the latest pact of a consumer version on the branch.
 pub async fn get_latest_pact_for_branch(
     tenant: TenantContext,
-    Path((provider, consumer, branch)): Path<(String, String, String)>,
+    PathParams((provider, consumer, branch)): PathParams<(String, String, String)>,
 ) -> Result<Response> {
     latest_response(&tenant, &provider, &consumer, Latest::OnBranch(&branch)).await
 }
@@ -210,7 +210,7 @@ pub async fn get_latest_pact_for_branch(
 /// `GET …/version/{version}/previous-distinct`: the latest earlier pact with other content.
 pub async fn get_previous_distinct(
     tenant: TenantContext,
-    Path((provider, consumer, number)): Path<(String, String, String)>,
+    PathParams((provider, consumer, number)): PathParams<(String, String, String)>,
 ) -> Result<Response> {
     let mut conn = tenant.db().await?;
     let pact = pact_store::for_consumer_version(&mut conn, &provider, &consumer, &number)

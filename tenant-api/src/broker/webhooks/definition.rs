@@ -1,12 +1,13 @@
 //! A webhook definition as clients send it: parsed and validated the way the broker validates
-//! it (same dotted error keys and messages), plus the operator's policy on schemes, methods and
-//! private hosts.
+//! it (same dotted error keys and messages), and checked against the operator's policy on
+//! schemes, methods and private hosts ([`WebhookPolicy`], configuration data of the core).
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use serde_json::{Map, Value};
 
+use crate::config::WebhookPolicy;
 use crate::error::FieldErrors;
 
 /// The events a webhook can subscribe to; the first is the default.
@@ -20,15 +21,6 @@ pub const EVENTS: [&str; 6] = [
 ];
 
 const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
-
-/// What the operator allows webhooks to call.
-#[derive(Clone, Debug)]
-pub struct WebhookPolicy {
-    pub schemes: Vec<String>,
-    pub methods: Vec<String>,
-    /// Whether hosts such as `localhost`, `10.0.0.1` or `[::1]` may be targeted.
-    pub allow_private_hosts: bool,
-}
 
 /// A pacticipant scope: by name or by label.
 #[derive(Clone, Debug, PartialEq, Eq)]

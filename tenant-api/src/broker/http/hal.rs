@@ -1,13 +1,15 @@
-//! HAL+JSON as the Pact Broker writes it: the media type with its charset, absolute links built
-//! from the tenant's base URL, path segments percent-encoded the way the broker encodes names.
+//! HAL+JSON as the Pact Broker writes it: absolute links built from the tenant's base URL (and
+//! the request's own URL, [`resource_url`]), path segments percent-encoded the way the broker
+//! encodes names, timestamps and `curies`. The
+//! document types themselves ([`HalBody`], [`HalText`]) are the platform core's
+//! ([`crate::media`]): errors and diagnostics are written in them too.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Value};
 
-/// The broker's response media type, charset included (clients match it literally).
-pub const HAL_JSON: &str = "application/hal+json;charset=utf-8";
+pub use crate::media::{HalBody, HalText};
 
 /// Everything but RFC 3986 unreserved characters is encoded (`Pricing Service` → `Pricing%20Service`).
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -15,33 +17,6 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'_')
     .remove(b'~');
-
-/// A HAL document.
-pub struct HalBody(pub Value);
-
-impl IntoResponse for HalBody {
-    fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&self.0).unwrap_or_default();
-        (
-            [(header::CONTENT_TYPE, HeaderValue::from_static(HAL_JSON))],
-            body,
-        )
-            .into_response()
-    }
-}
-
-/// A HAL document already serialised (pacts are spliced, not re-serialised).
-pub struct HalText(pub String);
-
-impl IntoResponse for HalText {
-    fn into_response(self) -> Response {
-        (
-            [(header::CONTENT_TYPE, HeaderValue::from_static(HAL_JSON))],
-            self.0,
-        )
-            .into_response()
-    }
-}
 
 /// A created resource: 201 with `Location`.
 pub fn created(location: String, body: impl IntoResponse) -> Response {
@@ -60,6 +35,24 @@ pub fn url(base: &str, segments: &[&str]) -> String {
         url.extend(utf8_percent_encode(segment, SEGMENT));
     }
     url
+}
+
+/// The URL of the requested resource: the tenant's base URL and the request path, without the
+/// query string or a trailing slash (what the broker's `self` links and page links use).
+pub fn resource_url(base_url: &str, uri: &Uri) -> String {
+    format!(
+        "{}{}",
+        base_url.trim_end_matches('/'),
+        uri.path().trim_end_matches('/')
+    )
+}
+
+/// [`resource_url`] with the query string, when there is one.
+pub fn request_url(base_url: &str, uri: &Uri) -> String {
+    match uri.query().filter(|q| !q.is_empty()) {
+        Some(query) => format!("{}?{query}", resource_url(base_url, uri)),
+        None => resource_url(base_url, uri),
+    }
 }
 
 /// `{"href": …}`.

@@ -29,7 +29,7 @@ use serde_json::{json, Value};
 
 use crate::error::{Error, FieldErrors};
 
-pub use super::store::UNPAGINATED_MAX_ITEMS;
+pub use crate::broker::store::UNPAGINATED_MAX_ITEMS;
 
 /// The page size when the request names a page but no size.
 pub const DEFAULT_PAGE_SIZE: i64 = 100;

@@ -553,7 +553,9 @@ mod ownership {
         words.windows(3).any(|w| {
             (w[0] == "insert" && w[1] == "into" && w[2] == "tenant")
                 || (w[0] == "delete" && w[1] == "from" && w[2] == "tenant")
-        }) || words.windows(2).any(|w| w[0] == "update" && w[1] == "tenant")
+        }) || words
+            .windows(2)
+            .any(|w| w[0] == "update" && w[1] == "tenant")
     }
 
     #[test]
@@ -578,6 +580,9 @@ mod ownership {
             .filter(|f| !f.ends_with("provisioning/src/registry.rs"))
             .filter(|f| writes_tenant_table(&std::fs::read_to_string(f).expect("readable")))
             .collect();
-        assert!(writers.is_empty(), "tenant table written outside registry: {writers:?}");
+        assert!(
+            writers.is_empty(),
+            "tenant table written outside registry: {writers:?}"
+        );
     }
 }

@@ -26,6 +26,7 @@ mod labels;
 pub mod matrix;
 pub mod metadata;
 mod metrics;
+pub mod model;
 pub mod names;
 pub mod pact_document;
 mod pacticipants;

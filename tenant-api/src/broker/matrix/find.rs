@@ -11,9 +11,9 @@ use sqlx::PgConnection;
 
 use super::selectors::{
     option_errors, selector_shape_errors, LatestBy, Options, ResolvedSelector, SelectorKind,
-    UnresolvedSelector,
 };
 use super::summary::QueryResults;
+use crate::broker::model::matrix_selectors::UnresolvedSelector;
 use crate::broker::store::matrix::{self as store, Integration, MatrixRow, RowQuery};
 
 /// `Matrix::Service#validate_selectors`: the errors a `/matrix` query is refused with.

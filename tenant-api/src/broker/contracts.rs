@@ -21,9 +21,10 @@ use super::hal::{self, HalBody};
 use super::pact_document::PactDocument;
 use super::pacts::diff::formatted_diff;
 use super::pacts::links::pact_url;
-use super::pacts::publish::Published;
-use super::pacts::publish::{potential_duplicate_messages, publication_events};
-use super::pacts::{conflict_message, publish_document, Mode};
+use super::pacts::publish::{
+    conflict_message, potential_duplicate_messages, publication_events, publish_document, Mode,
+    Published,
+};
 use super::store::pacts::{self as pact_store, Publication};
 use super::store::{pacticipants, versions};
 use crate::error::{Error, FieldErrors, Result};

@@ -9,7 +9,7 @@ use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
 use super::conventions::{self, Params, RequestBody};
-use super::environments::{environment_json, find_environment};
+use super::environments::environment::{environment_json, find_environment};
 use super::hal::{self, HalBody};
 use super::pacticipants::{embedded_pacticipant, embedded_version};
 use super::store::environments::{

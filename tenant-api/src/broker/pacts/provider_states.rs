@@ -7,7 +7,7 @@ use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
-use super::require_pacticipant;
+use super::lookup::require_pacticipant;
 use crate::broker::hal::HalBody;
 use crate::broker::pact_document::PactDocument;
 use crate::broker::store::for_verification::{self as selection, Candidates};

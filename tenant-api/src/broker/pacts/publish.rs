@@ -9,7 +9,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
 
-use super::{links, pact_document_body};
+use super::document::pact_document_body;
+use super::links;
+use super::lookup::not_found;
 use crate::broker::body::JsonBytes;
 use crate::broker::events::{self, Event, EventName};
 use crate::broker::hal::{self, HalBody, HalText};
@@ -428,13 +430,6 @@ pub async fn post_deletion_response(
             json!({ "href": links::latest_pact_url(base, &latest), "title": "Latest pact" });
     }
     Ok(HalBody(json!({ "_links": links })).into_response())
-}
-
-/// The 404 for a consumer version without a pact with the provider.
-pub fn not_found(consumer: &str, number: &str, provider: &str) -> Error {
-    Error::NotFound(format!(
-        "No pact found between {consumer} version {number} and {provider}"
-    ))
 }
 
 #[cfg(test)]

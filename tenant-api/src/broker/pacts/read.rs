@@ -6,8 +6,8 @@ use axum::http::{HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use sqlx::PgConnection;
 
-use super::pact_document_body;
-use super::publish::not_found;
+use super::document::pact_document_body;
+use super::lookup::not_found;
 use crate::broker::hal::HalText;
 use crate::broker::metadata::{self, PactMetadata};
 use crate::broker::store::pacts::{self as pact_store, Latest, PublishedPact};

@@ -17,7 +17,6 @@ pub mod conventions;
 mod dashboard;
 mod deployments;
 mod environments;
-pub mod events;
 mod for_verification;
 pub mod hal;
 mod index;

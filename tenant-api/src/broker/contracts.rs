@@ -16,7 +16,6 @@ use serde_json::{json, Map, Value};
 use sqlx::Connection;
 
 use super::body::JsonBody;
-use super::events;
 use super::hal::{self, HalBody};
 use super::pact_document::PactDocument;
 use super::pacts::diff::formatted_diff;
@@ -536,7 +535,7 @@ pub async fn publish_contracts(
         contract_links.push(json!({ "title": "Pact", "name": pact.name(), "href": url }));
     }
     tx.commit().await?;
-    events::publish(&all_events);
+    tenant.publish_events(&all_events);
 
     let pacticipant_url = hal::url(&base, &["pacticipants", &request.pacticipant]);
     let version_url = hal::url(

@@ -9,7 +9,6 @@ use serde_json::{json, Map, Value};
 use sqlx::{Connection, PgConnection};
 
 use super::body::JsonBody;
-use super::events::{self, Event, EventName, VerificationRef};
 use super::hal::{self, HalBody};
 use super::metadata::{self, PactMetadata};
 use super::pacts::document::format_time;
@@ -20,6 +19,7 @@ use super::store::pacts::{self as pact_store, Latest, PactRef};
 use super::store::verifications::{self as store, NewVerification, Verification};
 use super::store::{pacticipants, versions};
 use crate::error::{Error, FieldErrors, Result};
+use crate::events::{Event, EventName, VerificationRef};
 use crate::gate::TenantContext;
 
 /// The URL of a verification result.
@@ -306,7 +306,7 @@ async fn publish_verification(
         provider_version_descriptions: Vec::new(),
         verification: Some(verification_ref.clone()),
     };
-    events::publish(&[
+    tenant.publish_events(&[
         event(EventName::ProviderVerificationPublished),
         event(if verification.success {
             EventName::ProviderVerificationSucceeded

@@ -13,12 +13,12 @@ use super::document::pact_document_body;
 use super::links;
 use super::lookup::not_found;
 use crate::broker::body::JsonBytes;
-use crate::broker::events::{self, Event, EventName};
 use crate::broker::hal::{self, HalBody, HalText};
 use crate::broker::pact_document::PactDocument;
 use crate::broker::store::pacts::{self as pact_store, Publication, PublishedPact};
 use crate::broker::store::{pacticipants, versions};
 use crate::error::{Error, FieldErrors, Result};
+use crate::events::{Event, EventName};
 use crate::gate::TenantContext;
 use crate::plan_limits::IntegrationLimit;
 
@@ -392,7 +392,7 @@ async fn write_pact(
     let previous_sha = published.previous.as_ref().map(|p| p.sha.as_str());
     let events = publication_events(&mut tx, &tenant, &pact, previous_sha, None, None).await?;
     tx.commit().await?;
-    events::publish(&events);
+    tenant.publish_events(&events);
 
     let body = HalText(pact_document_body(&tenant.base_url, &pact, None, None));
     Ok(match published.publication {

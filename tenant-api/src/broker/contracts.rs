@@ -8,7 +8,7 @@
 //! (what the CLI's `--merge` promises) where the broker, with its default
 //! `allow_dangerous_contract_modification=false`, refuses any change.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
@@ -388,16 +388,9 @@ pub async fn publish_contracts(
             .filter(|n| n["type"] == "error")
             .map(|n| n["text"].clone())
             .collect();
-        let body = json!({ "notices": conflict_notices, "errors": { "contracts": errors } });
-        return Ok((
-            StatusCode::CONFLICT,
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json;charset=utf-8"),
-            )],
-            serde_json::to_vec(&body).unwrap_or_default(),
-        )
-            .into_response());
+        return Err(Error::ContractsRefused(
+            json!({ "notices": conflict_notices, "errors": { "contracts": errors } }),
+        ));
     }
 
     // Every pacticipant first, in name order: concurrent publications lock them in one order.

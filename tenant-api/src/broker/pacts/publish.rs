@@ -4,7 +4,6 @@
 //! potential-duplicate-name check and the events a publication raises.
 
 use axum::extract::Path;
-use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
@@ -343,12 +342,7 @@ async fn write_pact(
     let duplicates =
         potential_duplicate_messages(&mut tx, &[&consumer, &provider], &tenant.base_url).await?;
     if !duplicates.is_empty() {
-        return Ok((
-            StatusCode::CONFLICT,
-            [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"))],
-            duplicates.join("\n"),
-        )
-            .into_response());
+        return Err(Error::PotentialDuplicateNames(duplicates.join("\n")));
     }
     let existing = pact_store::for_consumer_version(&mut tx, &provider, &consumer, &number).await?;
     if let (Mode::Merge, Some(existing)) = (mode, &existing) {

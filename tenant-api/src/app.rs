@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::Router;
 use secrecy::ExposeSecret;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio::net::TcpListener;
@@ -17,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::TokenVerifier;
 use crate::config::Config;
 use crate::directory::{RedisCache, TenantDirectory};
+use crate::events::{EventSink, NoopSink};
 use crate::failed_lookups::FailedLookups;
 use crate::keyring::Keyring;
 use crate::pools::{PoolManager, PoolSettings};
@@ -25,7 +25,6 @@ use crate::token_usage::TokenUsage;
 
 pub struct Application {
     listener: TcpListener,
-    router: Router,
     state: AppState,
 }
 
@@ -96,13 +95,16 @@ impl Application {
             pools,
             keyring,
             token_usage,
+            events: Arc::new(NoopSink),
         };
-        let router = crate::routes::router(state.clone());
-        Ok(Self {
-            listener,
-            router,
-            state,
-        })
+        Ok(Self { listener, state })
+    }
+
+    /// Hands the broker's events to `sink` (after their transaction commits) instead of dropping
+    /// them: for webhook delivery, and for tests of the event paths.
+    pub fn with_event_sink(mut self, sink: Arc<dyn EventSink>) -> Self {
+        self.state.events = sink;
+        self
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -130,11 +132,8 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let Self {
-            listener,
-            router,
-            state,
-        } = self;
+        let Self { listener, state } = self;
+        let router = crate::routes::router(state.clone());
         let stop = CancellationToken::new();
         let invalidation = tokio::spawn(crate::invalidation::run(
             state.router_db.clone(),

@@ -64,6 +64,15 @@ pub enum Error {
         message: String,
         body: Option<Value>,
     },
+    /// `POST /contracts/publish` refused (409): the broker's `notices` and `errors`, served as
+    /// the broker serves them (plain JSON, never re-rendered as problem JSON); the CLIs print
+    /// the notices.
+    #[error("the contracts were not published")]
+    ContractsRefused(Value),
+    /// A pact whose pacticipant names look like existing ones (409): the broker's messages, as
+    /// plain text (never re-rendered as problem JSON).
+    #[error("{0}")]
+    PotentialDuplicateNames(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("{0}")]
@@ -130,7 +139,9 @@ impl Error {
             Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable_entity"),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::InvalidQuery(_) => (StatusCode::BAD_REQUEST, "invalid_query"),
-            Self::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
+            Self::Conflict { .. }
+            | Self::ContractsRefused(_)
+            | Self::PotentialDuplicateNames(_) => (StatusCode::CONFLICT, "conflict"),
             Self::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
@@ -243,6 +254,12 @@ struct Report {
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
+        if matches!(
+            self,
+            Self::ContractsRefused(_) | Self::PotentialDuplicateNames(_)
+        ) {
+            return verbatim_refusal(self);
+        }
         let (status, code) = self.code();
         let detail = match &self {
             Self::Internal(cause) => {
@@ -312,6 +329,24 @@ impl IntoResponse for Error {
         }
         response.extensions_mut().insert(Arc::new(report));
         response
+    }
+}
+
+/// The broker's publication refusals, with the bodies and content types it sends: no report is
+/// attached, so [`render_problem_when_asked`] leaves them as they are.
+fn verbatim_refusal(error: Error) -> Response {
+    let (status, _) = error.code();
+    match error {
+        Error::ContractsRefused(body) => {
+            let content_type = HeaderValue::from_static("application/json;charset=utf-8");
+            let body = serde_json::to_vec(&body).unwrap_or_default();
+            (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
+        }
+        Error::PotentialDuplicateNames(text) => {
+            let content_type = HeaderValue::from_static("text/plain");
+            (status, [(header::CONTENT_TYPE, content_type)], text).into_response()
+        }
+        other => other.into_response(),
     }
 }
 

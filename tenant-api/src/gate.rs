@@ -23,6 +23,7 @@ use sqlx::{Connection, Postgres};
 
 use crate::directory::{BillingState, LookupError, RouteKey, TenantRoute};
 use crate::error::{Error, RetryOnFreshConnection};
+use crate::events::{Event, EventSink};
 use crate::failed_lookups::ClientKey;
 use crate::host::{self, HostTarget};
 use crate::keyring::Keyring;
@@ -42,6 +43,7 @@ pub struct TenantContext {
     pub scope: TokenScope,
     pools: PoolManager,
     keyring: Arc<Keyring>,
+    events: Arc<dyn EventSink>,
     /// A read (GET/HEAD): safe to run again.
     idempotent: bool,
 }
@@ -76,6 +78,24 @@ impl TenantContext {
                 self.checkout().await
             }
         }
+    }
+
+    /// Hands the broker's events to the application's sink. Only once the transaction that
+    /// raised them has committed: a sink must never see an event whose data was rolled back.
+    pub fn publish_events(&self, events: &[Event]) {
+        if events.is_empty() {
+            return;
+        }
+        for event in events {
+            tracing::debug!(
+                event.name = event.name.as_str(),
+                consumer = %event.consumer,
+                provider = %event.provider,
+                "broker event {}",
+                event.name
+            );
+        }
+        self.events.publish(events);
     }
 
     async fn checkout(&self) -> Result<PoolConnection<Postgres>, Error> {
@@ -176,6 +196,7 @@ pub async fn resolve(state: &AppState, parts: &Parts) -> Result<TenantContext, E
         scope: principal.scope,
         pools: state.pools.clone(),
         keyring: state.keyring.clone(),
+        events: state.events.clone(),
         idempotent: matches!(parts.method, Method::GET | Method::HEAD),
     })
 }

@@ -15,6 +15,7 @@ pub mod config;
 mod diagnostics;
 pub mod directory;
 pub mod error;
+pub mod events;
 pub mod failed_lookups;
 mod gate;
 pub mod host;

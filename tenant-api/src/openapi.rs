@@ -6,12 +6,8 @@
 //! The Pact Broker API itself is not re-described here: it is the broker's, documented by the
 //! Pact Broker project (and browsable through its HAL links from `/`). [`crate::routes`] builds
 //! the platform routes and this document from the same `utoipa_axum::routes!` calls, so they
-//! cannot drift apart.
+//! cannot drift apart, and serves it; this module holds the document's fixed parts.
 
-use std::sync::LazyLock;
-
-use axum::http::header;
-use axum::response::IntoResponse;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::{ContentBuilder, OpenApi, ResponseBuilder};
 use utoipa::OpenApi as _;
@@ -36,7 +32,7 @@ use utoipa::OpenApi as _;
 pub struct ApiDoc;
 
 /// Adds the error `default` response to every operation.
-fn with_error_default(mut openapi: OpenApi) -> OpenApi {
+pub fn with_error_default(mut openapi: OpenApi) -> OpenApi {
     let error = ResponseBuilder::new()
         .description(
             "An error: RFC 9457 problem JSON for routing and authentication failures, the \
@@ -64,31 +60,7 @@ fn with_error_default(mut openapi: OpenApi) -> OpenApi {
     openapi
 }
 
-/// The whole document, built once.
-pub fn document() -> &'static str {
-    static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
-        let (_, openapi) = crate::routes::platform().split_for_parts();
-        with_error_default(openapi)
-            .to_pretty_json()
-            .unwrap_or_else(|err| {
-                format!("{{\"error\": \"the document does not serialise: {err}\"}}")
-            })
-    });
-    &DOCUMENT
-}
-
 /// The base document, for [`crate::routes::platform`].
 pub fn base() -> OpenApi {
     ApiDoc::openapi()
-}
-
-/// `GET /openapi`: this document.
-#[utoipa::path(
-    get,
-    path = "/openapi",
-    tag = "platform",
-    responses((status = 200, description = "The OpenAPI 3.1 document of Treaty's additions", content_type = "application/json", body = serde_json::Value)),
-)]
-pub async fn get_document() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], document())
 }

@@ -2,8 +2,13 @@
 //!
 //! The platform routes are registered through `utoipa_axum::routes!`, which reads each method and
 //! path from the handler's `#[utoipa::path]` annotation: [`platform`] is at once their router and
-//! the OpenAPI document of Treaty's additions ([`crate::openapi`]).
+//! the OpenAPI document of Treaty's additions ([`crate::openapi`] holds its fixed parts;
+//! [`get_document`] serves it).
 
+use std::sync::LazyLock;
+
+use axum::http::header;
+use axum::response::IntoResponse;
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -17,7 +22,31 @@ pub fn platform() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::base())
         .routes(routes!(diagnostics::heartbeat))
         .routes(routes!(diagnostics::dependencies))
-        .routes(routes!(openapi::get_document))
+        .routes(routes!(get_document))
+}
+
+/// The whole document, built once.
+pub fn document() -> &'static str {
+    static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
+        let (_, openapi) = platform().split_for_parts();
+        openapi::with_error_default(openapi)
+            .to_pretty_json()
+            .unwrap_or_else(|err| {
+                format!("{{\"error\": \"the document does not serialise: {err}\"}}")
+            })
+    });
+    &DOCUMENT
+}
+
+/// `GET /openapi`: this document.
+#[utoipa::path(
+    get,
+    path = "/openapi",
+    tag = "platform",
+    responses((status = 200, description = "The OpenAPI 3.1 document of Treaty's additions", content_type = "application/json", body = serde_json::Value)),
+)]
+pub async fn get_document() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], document())
 }
 
 pub fn router(state: AppState) -> Router {

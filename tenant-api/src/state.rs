@@ -7,6 +7,7 @@ use sqlx::PgPool;
 use crate::auth::TokenVerifier;
 use crate::config::Config;
 use crate::directory::TenantDirectory;
+use crate::events::EventSink;
 use crate::keyring::Keyring;
 use crate::pools::PoolManager;
 use crate::token_usage::TokenUsage;
@@ -21,6 +22,8 @@ pub struct AppState {
     pub pools: PoolManager,
     pub keyring: Arc<Keyring>,
     pub token_usage: Arc<TokenUsage>,
+    /// Where the broker's events go once their transaction has committed.
+    pub events: Arc<dyn EventSink>,
 }
 
 /// The configured request-body limit (`TENANT_API_MAX_BODY_BYTES`), for extractors that read a

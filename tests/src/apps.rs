@@ -2,8 +2,10 @@
 //! (port 0), stoppable and restartable within a test.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use clap::Parser;
+use tenant_api::events::{EventSink, NoopSink};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -203,11 +205,22 @@ impl TestEnv {
     }
 
     pub async fn start_tenant_api_with(&self, extra: &[&str]) -> RunningTenantApi {
+        self.start_tenant_api_with_events(extra, Arc::new(NoopSink))
+            .await
+    }
+
+    /// A tenant API that hands the broker's events to `sink`.
+    pub async fn start_tenant_api_with_events(
+        &self,
+        extra: &[&str],
+        sink: Arc<dyn EventSink>,
+    ) -> RunningTenantApi {
         let config = tenant_api::config::Config::try_parse_from(self.tenant_api_args(extra))
             .expect("tenant-api args");
         let app = tenant_api::app::Application::build(config)
             .await
-            .expect("tenant API builds");
+            .expect("tenant API builds")
+            .with_event_sink(sink);
         let addr = app.local_addr();
         let pools = app.pools();
         let (tokens, directory) = (app.tokens(), app.directory());

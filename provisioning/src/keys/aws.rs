@@ -11,7 +11,7 @@ use aws_sdk_kms::types::DataKeySpec;
 use aws_sdk_kms::Client;
 use zeroize::Zeroizing;
 
-use super::{DataKey, KeyError, KeyProvider, WrappedKey};
+use super::provider::{DataKey, KeyError, KeyProvider, WrappedKey};
 use crate::TenantId;
 
 /// The key in the encryption context that binds a data key to its tenant.

@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use rand::RngCore;
 use zeroize::Zeroizing;
 
-use super::{DataKey, KeyError, KeyProvider, WrappedKey};
+use super::provider::{DataKey, KeyError, KeyProvider, WrappedKey};
 use crate::TenantId;
 
 const MAGIC: &[u8; 4] = b"TLK1";

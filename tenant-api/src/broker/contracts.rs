@@ -8,25 +8,25 @@
 //! (what the CLI's `--merge` promises) where the broker, with its default
 //! `allow_dangerous_contract_modification=false`, refuses any change.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
-use sqlx::Connection;
+use sqlx::{Connection, PgConnection};
 
-use super::events;
 use super::http::extract::JsonBody;
 use super::http::hal::{self, HalBody};
 use super::pact_document::PactDocument;
 use super::pacts::diff::formatted_diff;
 use super::pacts::links::pact_url;
-use super::pacts::publish::Published;
-use super::pacts::publish::{potential_duplicate_messages, publication_events};
-use super::pacts::{conflict_message, publish_document, Mode};
-use super::store::pacts::{self as pact_store, Publication};
+use super::pacts::publish::{
+    conflict_message, potential_duplicate_messages, publication_events, publish_document, Mode,
+    Published,
+};
+use super::store::pacts::{self as pact_store, Publication, PublishedPact};
 use super::store::{pacticipants, versions};
 use crate::error::{Error, FieldErrors, Result};
 use crate::gate::TenantContext;
@@ -108,128 +108,169 @@ fn ruby_class(value: &Value) -> &'static str {
     }
 }
 
-/// Validates one contract (`PublishContractsContractContract`): full messages.
-fn validate_contract(map: &Map<String, Value>) -> Result<ValidContract, Vec<String>> {
-    let mut field_messages = Vec::new();
-    let consumer = string_field(map, "consumerName", true, true, &mut field_messages);
-    let provider = string_field(map, "providerName", true, true, &mut field_messages);
-    let content = string_field(map, "content", true, true, &mut field_messages);
-    let one_of =
-        |key: &str, allowed: &[&str], required: bool, messages: &mut Vec<(String, String)>| {
-            let value = string_field(map, key, required, true, messages);
-            match value {
-                Some(v) if !allowed.contains(&v.as_str()) => {
-                    messages.push((
-                        key.to_owned(),
-                        format!("must be one of: {}", allowed.join(", ")),
-                    ));
-                    None
+/// A contract's fields as given, and dry-validation's messages about them (field, message).
+struct ContractFields {
+    consumer: Option<String>,
+    provider: Option<String>,
+    content: Option<String>,
+    content_type: Option<String>,
+    specification: Option<String>,
+    on_conflict: Option<String>,
+    messages: Vec<(String, String)>,
+}
+
+impl ContractFields {
+    /// Reads the fields of one contract (`PublishContractsContractContract`'s field rules).
+    fn read(map: &Map<String, Value>) -> Self {
+        let mut messages = Vec::new();
+        let consumer = string_field(map, "consumerName", true, true, &mut messages);
+        let provider = string_field(map, "providerName", true, true, &mut messages);
+        let content = string_field(map, "content", true, true, &mut messages);
+        let one_of =
+            |key: &str, allowed: &[&str], required: bool, messages: &mut Vec<(String, String)>| {
+                let value = string_field(map, key, required, true, messages);
+                match value {
+                    Some(v) if !allowed.contains(&v.as_str()) => {
+                        messages.push((
+                            key.to_owned(),
+                            format!("must be one of: {}", allowed.join(", ")),
+                        ));
+                        None
+                    }
+                    other => other,
                 }
-                other => other,
+            };
+        let content_type = one_of("contentType", &["application/json"], true, &mut messages);
+        let specification = one_of("specification", &["pact"], true, &mut messages);
+        let on_conflict = one_of("onConflict", &["overwrite", "merge"], false, &mut messages);
+        for (key, value) in [("consumerName", &consumer), ("providerName", &provider)] {
+            if value.as_deref().is_some_and(blank) {
+                messages.push((key.to_owned(), "cannot be blank".into()));
             }
-        };
-    let content_type = one_of(
-        "contentType",
-        &["application/json"],
-        true,
-        &mut field_messages,
-    );
-    let specification = one_of("specification", &["pact"], true, &mut field_messages);
-    let on_conflict = one_of(
-        "onConflict",
-        &["overwrite", "merge"],
-        false,
-        &mut field_messages,
-    );
-    for (key, value) in [("consumerName", &consumer), ("providerName", &provider)] {
-        if value.as_deref().is_some_and(blank) {
-            field_messages.push((key.to_owned(), "cannot be blank".into()));
+        }
+        Self {
+            consumer,
+            provider,
+            content,
+            content_type,
+            specification,
+            on_conflict,
+            messages,
         }
     }
-    let failed = |key: &str| field_messages.iter().any(|(k, _)| k == key);
-    let mut messages: Vec<String> = Vec::new();
-    let (consumer_failed, provider_failed, spec_failed, type_failed) = (
-        failed("consumerName"),
-        failed("providerName"),
-        failed("specification"),
-        failed("contentType"),
-    );
-    messages.extend(field_messages.iter().map(|(k, m)| format!("{k} {m}")));
 
-    // Content: Base64, UTF-8, JSON, an object, with matching names.
-    let mut base_errors = false;
-    let decoded = content.as_deref().and_then(|c| B64.decode(c).ok());
-    let text = match &decoded {
-        None => {
-            messages.push("is not valid Base64".into());
-            base_errors = true;
+    /// Whether `key` has a message.
+    fn failed(&self, key: &str) -> bool {
+        self.messages.iter().any(|(k, _)| k == key)
+    }
+}
+
+/// The contract's content as text: Base64 of UTF-8 (`None`, with the broker's message, when it
+/// is neither).
+fn content_text(content: Option<&str>, messages: &mut Vec<String>) -> Option<String> {
+    let Some(bytes) = content.and_then(|c| B64.decode(c).ok()) else {
+        messages.push("is not valid Base64".into());
+        return None;
+    };
+    match std::str::from_utf8(&bytes) {
+        Ok(text) => Some(text.to_owned()),
+        Err(err) => {
+            let valid = &bytes[..err.valid_up_to()];
+            let chars: Vec<char> = String::from_utf8_lossy(valid).chars().collect();
+            let index = chars.len();
+            let fragment: String = chars[index.saturating_sub(100)..].iter().collect();
+            messages.push(format!(
+                "contract content has a non UTF-8 character at char {} and cannot be parsed as JSON. Fragment preceding invalid character is: '{fragment}'",
+                index + 1
+            ));
             None
         }
-        Some(bytes) => match std::str::from_utf8(bytes) {
-            Ok(text) => Some(text.to_owned()),
-            Err(err) => {
-                let valid = &bytes[..err.valid_up_to()];
-                let chars: Vec<char> = String::from_utf8_lossy(valid).chars().collect();
-                let index = chars.len();
-                let fragment: String = chars[index.saturating_sub(100)..].iter().collect();
-                messages.push(format!(
-                    "contract content has a non UTF-8 character at char {} and cannot be parsed as JSON. Fragment preceding invalid character is: '{fragment}'",
-                    index + 1
-                ));
-                base_errors = true;
-                None
-            }
-        },
-    };
+    }
+}
+
+/// The contract's content as a pact: Base64, UTF-8, JSON, an object (`None`, with the broker's
+/// messages, otherwise). Nothing is parsed when the content type was refused.
+fn content_document(fields: &ContractFields, messages: &mut Vec<String>) -> Option<PactDocument> {
+    let text = content_text(fields.content.as_deref(), messages);
+    let mut readable = text.is_some();
     let parsed: Option<Value> = text
         .as_deref()
         .and_then(|t| serde_json::from_str(t).ok())
         .filter(|v: &Value| !v.is_null());
-    if !type_failed {
-        if let Some(content_type) = &content_type {
-            if parsed.is_none() {
-                messages.push(format!("content could not be parsed as {content_type}"));
-                base_errors = true;
-            }
+    if fields.failed("contentType") {
+        return None;
+    }
+    if let Some(content_type) = &fields.content_type {
+        if parsed.is_none() {
+            messages.push(format!("content could not be parsed as {content_type}"));
+            readable = false;
         }
     }
-    let mut document = None;
-    if !base_errors && !type_failed {
-        match &parsed {
-            Some(Value::Object(_)) => {
-                let bytes = text.as_deref().unwrap_or_default().as_bytes();
-                document = PactDocument::parse(bytes).ok();
-            }
-            Some(other) => messages.push(format!(
+    if !readable {
+        return None;
+    }
+    match &parsed {
+        Some(Value::Object(_)) => {
+            let bytes = text.as_deref().unwrap_or_default().as_bytes();
+            PactDocument::parse(bytes).ok()
+        }
+        Some(other) => {
+            messages.push(format!(
                 "parsed content was expected to be a Hash but was a {}",
                 ruby_class(other)
-            )),
-            None => {}
+            ));
+            None
         }
+        None => None,
     }
-    if let (Some(doc), Some(consumer)) = (&document, &consumer) {
-        if !consumer_failed && !spec_failed {
-            if let Some(in_content) = doc.consumer_name().filter(|n| n != consumer) {
+}
+
+/// The names in the content must be the names in the contract's fields (each checked only when
+/// its field passed).
+fn name_mismatches(fields: &ContractFields, document: &PactDocument, messages: &mut Vec<String>) {
+    if let Some(consumer) = &fields.consumer {
+        if !fields.failed("consumerName") && !fields.failed("specification") {
+            if let Some(in_content) = document.consumer_name().filter(|n| n != consumer) {
                 messages.push(format!("consumer name in contract content ('{in_content}') must match consumerName in contract params ('{consumer}')"));
             }
         }
     }
-    if let (Some(doc), Some(provider)) = (&document, &provider) {
-        if !provider_failed {
-            if let Some(in_content) = doc.provider_name().filter(|n| n != provider) {
+    if let Some(provider) = &fields.provider {
+        if !fields.failed("providerName") {
+            if let Some(in_content) = document.provider_name().filter(|n| n != provider) {
                 messages.push(format!("provider name in contract content ('{in_content}') must match providerName in contract params ('{provider}')"));
             }
         }
     }
-    match (messages.is_empty(), document, provider, specification) {
+}
+
+/// Validates one contract (`PublishContractsContractContract`): full messages.
+fn validate_contract(map: &Map<String, Value>) -> Result<ValidContract, Vec<String>> {
+    let fields = ContractFields::read(map);
+    let mut messages: Vec<String> = fields
+        .messages
+        .iter()
+        .map(|(k, m)| format!("{k} {m}"))
+        .collect();
+    let document = content_document(&fields, &mut messages);
+    if let Some(document) = &document {
+        name_mismatches(&fields, document, &mut messages);
+    }
+    let mode = if fields.on_conflict.as_deref() == Some("merge") {
+        Mode::Merge
+    } else {
+        Mode::Refuse
+    };
+    match (
+        messages.is_empty(),
+        document,
+        fields.provider,
+        fields.specification,
+    ) {
         (true, Some(document), Some(provider), Some(_)) => Ok(ValidContract {
             provider,
             document,
-            mode: if on_conflict.as_deref() == Some("merge") {
-                Mode::Merge
-            } else {
-                Mode::Refuse
-            },
+            mode,
         }),
         _ => Err(messages),
     }
@@ -347,7 +388,9 @@ fn notice(kind: &str, text: impl Into<String>) -> Value {
     json!({ "type": kind, "text": text.into() })
 }
 
-/// `POST /contracts/publish`.
+/// `POST /contracts/publish`: validate; refuse conflicts before anything is written; record the
+/// version with its branch and tags; write the contracts; answer with the broker's notices, and
+/// hand the events on once the transaction has committed.
 pub async fn publish_contracts(
     tenant: TenantContext,
     JsonBody(value): JsonBody<Value>,
@@ -358,14 +401,76 @@ pub async fn publish_contracts(
     let mut tx = conn.begin().await?;
     pact_store::plan_for_oltp(&mut tx).await?;
 
-    // Conflicts first: a refused publication records nothing.
+    let names = pacticipant_names(&request);
+    refuse_conflicts(&mut tx, &request, &names, &base).await?;
+    let (consumer, version, created) = record_version(&mut tx, &request, &names).await?;
+    let mut notices = version_notices(&request, created);
+    let written = write_contracts(&mut tx, &tenant, &request, &consumer, &version).await?;
+    let mut contract_links = Vec::new();
+    let mut all_events = Vec::new();
+    for (contract, published) in request.contracts.iter().zip(written) {
+        let Some(pact) = &published.pact else {
+            // Checked above; a concurrent publication changed the content since.
+            return Err(Error::Conflict {
+                message: conflict_message(
+                    &request.pacticipant,
+                    &request.number,
+                    &contract.provider,
+                ),
+                body: None,
+            });
+        };
+        let url = pact_url(&base, pact);
+        let written_notices =
+            contract_notices(&mut tx, &request, contract, &published, pact, &url).await?;
+        notices.extend(written_notices);
+        let previous_sha = published.previous.as_ref().map(|p| p.sha.as_str());
+        all_events.extend(
+            publication_events(
+                &mut tx,
+                &tenant,
+                pact,
+                previous_sha,
+                request.build_url.as_deref(),
+                request.branch.as_deref(),
+            )
+            .await?,
+        );
+        contract_links.push(json!({ "title": "Pact", "name": pact.name(), "href": url }));
+    }
+    tx.commit().await?;
+    tenant.publish_events(&all_events);
+    let body = response_body(&base, &request, notices, contract_links);
+    Ok((StatusCode::OK, HalBody(body)).into_response())
+}
+
+/// The consumer and every provider of the request, each once, the consumer first.
+fn pacticipant_names(request: &ValidRequest) -> Vec<&str> {
+    let mut names: Vec<&str> = vec![&request.pacticipant];
+    for contract in &request.contracts {
+        if !names.contains(&contract.provider.as_str()) {
+            names.push(&contract.provider);
+        }
+    }
+    names
+}
+
+/// Refuses the request (409, with the broker's error and diff notices) when a contract would
+/// change what the consumer version already published, or a new pacticipant name looks like an
+/// existing one. Runs before anything is written: a refused publication records nothing.
+async fn refuse_conflicts(
+    tx: &mut PgConnection,
+    request: &ValidRequest,
+    names: &[&str],
+    base: &str,
+) -> Result<()> {
     let mut conflict_notices = Vec::new();
     for contract in &request.contracts {
         if contract.mode == Mode::Merge {
             continue;
         }
         let existing = pact_store::for_consumer_version(
-            &mut tx,
+            tx,
             &contract.provider,
             &request.pacticipant,
             &request.number,
@@ -383,85 +488,87 @@ pub async fn publish_contracts(
             ));
         }
     }
-    let mut names: Vec<&str> = vec![&request.pacticipant];
-    for contract in &request.contracts {
-        if !names.contains(&contract.provider.as_str()) {
-            names.push(&contract.provider);
-        }
-    }
-    for message in potential_duplicate_messages(&mut tx, &names, &base).await? {
+    for message in potential_duplicate_messages(tx, names, base).await? {
         conflict_notices.push(notice("error", message));
     }
-    if !conflict_notices.is_empty() {
-        let errors: Vec<Value> = conflict_notices
-            .iter()
-            .filter(|n| n["type"] == "error")
-            .map(|n| n["text"].clone())
-            .collect();
-        let body = json!({ "notices": conflict_notices, "errors": { "contracts": errors } });
-        return Ok((
-            StatusCode::CONFLICT,
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json;charset=utf-8"),
-            )],
-            serde_json::to_vec(&body).unwrap_or_default(),
-        )
-            .into_response());
+    if conflict_notices.is_empty() {
+        return Ok(());
     }
+    let errors: Vec<Value> = conflict_notices
+        .iter()
+        .filter(|n| n["type"] == "error")
+        .map(|n| n["text"].clone())
+        .collect();
+    Err(Error::ContractsRefused(
+        json!({ "notices": conflict_notices, "errors": { "contracts": errors } }),
+    ))
+}
 
-    // Every pacticipant first, in name order: concurrent publications lock them in one order.
-    let consumer = pacticipants::find_or_create_all(&mut tx, &names)
+/// Creates every pacticipant of the request (in name order, so concurrent publications lock
+/// them in one order) and the consumer version, with its build URL, branch and tags; `true`
+/// when the version is new.
+async fn record_version(
+    tx: &mut PgConnection,
+    request: &ValidRequest,
+    names: &[&str],
+) -> Result<(pacticipants::Pacticipant, versions::Version, bool)> {
+    let consumer = pacticipants::find_or_create_all(tx, names)
         .await?
         .into_iter()
         .find(|p| p.name == request.pacticipant)
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("consumer not created")))?;
     let (version, created) =
-        versions::find_or_create(&mut tx, consumer.pacticipant_id, &request.number).await?;
+        versions::find_or_create(tx, consumer.pacticipant_id, &request.number).await?;
     if let Some(url) = &request.build_url {
-        versions::set_build_url(&mut tx, version.version_id, url).await?;
+        versions::set_build_url(tx, version.version_id, url).await?;
     }
     if let Some(branch) = &request.branch {
         versions::add_to_branch(
-            &mut tx,
+            tx,
             consumer.pacticipant_id,
             version.version_id,
             branch,
             false,
         )
         .await?;
-        pact_store::detect_main_branch(&mut tx, consumer.pacticipant_id, branch).await?;
+        pact_store::detect_main_branch(tx, consumer.pacticipant_id, branch).await?;
     }
     for tag in &request.tags {
         // The broker's tag side effects: the first tag of a new version without a branch
         // becomes its branch, and a tag called develop/main/master the main branch.
-        if pact_store::first_tag_would_be_branch(&mut tx, version.version_id).await? {
-            versions::add_to_branch(
-                &mut tx,
-                consumer.pacticipant_id,
-                version.version_id,
-                tag,
-                true,
-            )
-            .await?;
+        if pact_store::first_tag_would_be_branch(tx, version.version_id).await? {
+            versions::add_to_branch(tx, consumer.pacticipant_id, version.version_id, tag, true)
+                .await?;
         }
-        pact_store::detect_main_branch(&mut tx, consumer.pacticipant_id, tag).await?;
-        versions::add_tag(&mut tx, consumer.pacticipant_id, version.version_id, tag).await?;
+        pact_store::detect_main_branch(tx, consumer.pacticipant_id, tag).await?;
+        versions::add_tag(tx, consumer.pacticipant_id, version.version_id, tag).await?;
     }
+    Ok((consumer, version, created))
+}
 
-    let mut notices = vec![notice("debug", version_notice(&request, created))];
+/// The notices about the version: created or updated, and the prompt for a missing branch.
+fn version_notices(request: &ValidRequest, created: bool) -> Vec<Value> {
+    let mut notices = vec![notice("debug", version_notice(request, created))];
     if request.branch.is_none() {
         notices.push(notice(
             "prompt",
             "  Next steps:\n    Configure the version branch to be the value of your repository branch.",
         ));
     }
-    let mut contract_links = Vec::new();
-    let mut all_events = Vec::new();
-    let limit = IntegrationLimit::of(&tenant);
-    // Written in provider order (each write locks its integration row until commit, so two
-    // requests listing the same providers in opposite orders would deadlock); answered in the
-    // request's order.
+    notices
+}
+
+/// Writes every contract, in provider order (each write locks its integration row until commit,
+/// so two requests listing the same providers in opposite orders would deadlock); the results
+/// come back in the request's order.
+async fn write_contracts(
+    tx: &mut PgConnection,
+    tenant: &TenantContext,
+    request: &ValidRequest,
+    consumer: &pacticipants::Pacticipant,
+    version: &versions::Version,
+) -> Result<Vec<Published>> {
+    let limit = IntegrationLimit::of(tenant);
     let mut order: Vec<usize> = (0..request.contracts.len()).collect();
     order.sort_by(|&a, &b| {
         request.contracts[a]
@@ -472,9 +579,9 @@ pub async fn publish_contracts(
     for index in order {
         let contract = &request.contracts[index];
         let published = publish_document(
-            &mut tx,
-            &consumer,
-            &version,
+            tx,
+            consumer,
+            version,
             &contract.provider,
             &contract.document,
             contract.mode,
@@ -484,72 +591,64 @@ pub async fn publish_contracts(
         written.push((index, published));
     }
     written.sort_by_key(|(index, _)| *index);
-    for (contract, (_, published)) in request.contracts.iter().zip(written) {
-        let Some(pact) = published.pact else {
-            // Checked above; a concurrent publication changed the content since.
-            return Err(Error::Conflict {
-                message: conflict_message(
-                    &request.pacticipant,
-                    &request.number,
-                    &contract.provider,
-                ),
-                body: None,
-            });
-        };
-        let (consumer_name, number, provider) =
-            (&request.pacticipant, &request.number, &contract.provider);
-        let text = |key: &str| {
-            match key {
+    Ok(written
+        .into_iter()
+        .map(|(_, published)| published)
+        .collect())
+}
+
+/// The notices about one written contract: how it was published, where to see it, next steps.
+async fn contract_notices(
+    tx: &mut PgConnection,
+    request: &ValidRequest,
+    contract: &ValidContract,
+    published: &Published,
+    pact: &PublishedPact,
+    url: &str,
+) -> Result<Vec<Value>> {
+    let (consumer_name, number, provider) =
+        (&request.pacticipant, &request.number, &contract.provider);
+    let text = |key: &str| {
+        match key {
             "published" => format!("Pact successfully published for {consumer_name} version {number} and provider {provider}."),
             "same" => format!("Pact successfully republished for {consumer_name} version {number} and provider {provider} with no content changes."),
             "modified" => format!("Pact with changed content published over existing content for {consumer_name} version {number} and provider {provider}. This is not recommended in normal circumstances and may indicate that you have not configured your Pact pipeline correctly. For more information see https://docs.pact.io/go/versioning"),
             _ => format!("Pact content merged with existing content for {consumer_name} version {number} and provider {provider}."),
         }
-        };
-        notices.push(
-            match (&published.previous, contract.mode, &published.publication) {
-                (None, _, _) => notice("success", text("published")),
-                (Some(_), Mode::Merge, _) => notice("success", text("merged")),
-                (Some(_), Mode::Refuse, Publication::Unchanged { .. }) => {
-                    notice("success", text("same"))
-                }
-                (Some(_), Mode::Refuse, _) => notice("warning", text("modified")),
-            },
-        );
-        let url = pact_url(&base, &pact);
-        notices.push(notice(
-            "debug",
-            format!("  View the published pact at {url}"),
-        ));
-        let mut next_steps = Vec::new();
-        if !pact_store::any_verifications(&mut tx, pact.consumer_id, pact.provider_id).await? {
-            next_steps.push(notice("prompt", format!("    * Add Pact verification tests to the {provider} build. See https://docs.pact.io/go/provider_verification")));
-        }
-        // No webhooks can be configured yet, so the broker's webhook prompt always applies.
-        next_steps.push(notice("prompt", format!("    * Configure separate {provider} pact verification build and webhook to trigger it when the pact content changes. See https://docs.pact.io/go/webhooks")));
-        notices.push(notice("prompt", "  Next steps:"));
-        notices.extend(next_steps);
-
-        let previous_sha = published.previous.as_ref().map(|p| p.sha.as_str());
-        all_events.extend(
-            publication_events(
-                &mut tx,
-                &tenant,
-                &pact,
-                previous_sha,
-                request.build_url.as_deref(),
-                request.branch.as_deref(),
-            )
-            .await?,
-        );
-        contract_links.push(json!({ "title": "Pact", "name": pact.name(), "href": url }));
+    };
+    let mut notices = vec![
+        match (&published.previous, contract.mode, &published.publication) {
+            (None, _, _) => notice("success", text("published")),
+            (Some(_), Mode::Merge, _) => notice("success", text("merged")),
+            (Some(_), Mode::Refuse, Publication::Unchanged { .. }) => {
+                notice("success", text("same"))
+            }
+            (Some(_), Mode::Refuse, _) => notice("warning", text("modified")),
+        },
+        notice("debug", format!("  View the published pact at {url}")),
+    ];
+    let mut next_steps = Vec::new();
+    if !pact_store::any_verifications(tx, pact.consumer_id, pact.provider_id).await? {
+        next_steps.push(notice("prompt", format!("    * Add Pact verification tests to the {provider} build. See https://docs.pact.io/go/provider_verification")));
     }
-    tx.commit().await?;
-    events::publish(&all_events);
+    // No webhooks can be configured yet, so the broker's webhook prompt always applies.
+    next_steps.push(notice("prompt", format!("    * Configure separate {provider} pact verification build and webhook to trigger it when the pact content changes. See https://docs.pact.io/go/webhooks")));
+    notices.push(notice("prompt", "  Next steps:"));
+    notices.extend(next_steps);
+    Ok(notices)
+}
 
-    let pacticipant_url = hal::url(&base, &["pacticipants", &request.pacticipant]);
+/// The response: the notices (also as the deprecated `logs`), the pacticipant and version, and
+/// links to them, to the version's tags and to each published pact.
+fn response_body(
+    base: &str,
+    request: &ValidRequest,
+    notices: Vec<Value>,
+    contract_links: Vec<Value>,
+) -> Value {
+    let pacticipant_url = hal::url(base, &["pacticipants", &request.pacticipant]);
     let version_url = hal::url(
-        &base,
+        base,
         &[
             "pacticipants",
             &request.pacticipant,
@@ -564,7 +663,7 @@ pub async fn publish_contracts(
             json!({
                 "title": "Tag",
                 "name": tag,
-                "href": hal::url(&base, &["pacticipants", &request.pacticipant, "versions", &request.number, "tags", tag]),
+                "href": hal::url(base, &["pacticipants", &request.pacticipant, "versions", &request.number, "tags", tag]),
             })
         })
         .collect();
@@ -572,7 +671,7 @@ pub async fn publish_contracts(
         .iter()
         .map(|n| json!({ "level": n["type"], "message": n["text"], "deprecationWarning": "Replaced by notices" }))
         .collect();
-    let body = json!({
+    json!({
         "notices": notices,
         "logs": logs,
         "_embedded": {
@@ -588,8 +687,7 @@ pub async fn publish_contracts(
             "pb:pacticipant-version-tags": tag_links,
             "pb:contracts": contract_links,
         },
-    });
-    Ok((StatusCode::OK, HalBody(body)).into_response())
+    })
 }
 
 fn version_notice(request: &ValidRequest, created: bool) -> String {

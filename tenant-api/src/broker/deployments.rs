@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
-use super::environments::{environment_json, find_environment};
+use super::environments::environment::{environment_json, find_environment};
 use super::http::extract::{PathParams, RequestBody};
 use super::http::hal::{self, HalBody};
 use super::pacticipants::{embedded_pacticipant, embedded_version};

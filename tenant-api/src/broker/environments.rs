@@ -2,21 +2,22 @@
 //! (`/environments/{uuid}/deployed-versions/currently-deployed`,
 //! `/environments/{uuid}/released-versions/currently-supported`).
 
+pub(super) mod environment;
+
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Map, Value};
-use sqlx::{Connection, PgConnection};
+use sqlx::Connection;
 use uuid::Uuid;
 
+use self::environment::{environment_json, find_environment};
 use super::deployments::{deployed_version_json, released_version_json, Embed};
 use super::http::extract::{PathParams, QueryParams, RequestBody};
 use super::http::hal::{self, HalBody};
 use super::names::generate_display_name;
-use super::store::environments::{
-    self as store, EnvironmentFields, EnvironmentRecord, InstanceFilter,
-};
+use super::store::environments::{self as store, EnvironmentFields, InstanceFilter};
 use crate::error::{Error, FieldErrors, Result};
 use crate::gate::TenantContext;
 use crate::state::AppState;
@@ -44,57 +45,6 @@ pub fn routes() -> Router<AppState> {
             "/environments/{uuid}/released-versions/currently-supported",
             get(list_currently_supported),
         )
-}
-
-/// An environment as the broker's `EnvironmentDecorator` writes it.
-pub(crate) fn environment_json(base: &str, environment: &EnvironmentRecord) -> Value {
-    let url = hal::url(base, &["environments", &environment.uuid.to_string()]);
-    let display = environment.display_name.clone().unwrap_or_default();
-    let mut object = Map::new();
-    object.insert("uuid".into(), json!(environment.uuid.to_string()));
-    object.insert("name".into(), json!(environment.name));
-    if let Some(display_name) = &environment.display_name {
-        object.insert("displayName".into(), json!(display_name));
-    }
-    object.insert("production".into(), json!(environment.production));
-    if let Some(Value::Array(contacts)) = &environment.contacts {
-        if !contacts.is_empty() {
-            let contacts: Vec<Value> = contacts
-                .iter()
-                .map(|contact| {
-                    let mut entry = Map::new();
-                    for key in ["name", "details"] {
-                        if let Some(value) = contact.get(key).filter(|v| !v.is_null()) {
-                            entry.insert(key.into(), value.clone());
-                        }
-                    }
-                    Value::Object(entry)
-                })
-                .collect();
-            object.insert("contacts".into(), Value::Array(contacts));
-        }
-    }
-    hal::timestamps(
-        &mut object,
-        &environment.created_at,
-        Some(&environment.updated_at),
-    );
-    object.insert(
-        "_links".into(),
-        json!({
-            "self": { "title": "Environment", "name": environment.name, "href": url },
-            "pb:currently-deployed-deployed-versions": {
-                "title": format!("Versions currently deployed to {display} environment"),
-                "href": format!("{url}/deployed-versions/currently-deployed"),
-            },
-            "pb:currently-supported-released-versions": {
-                "title": format!("Versions released and supported in {display} environment"),
-                "href": format!("{url}/released-versions/currently-supported"),
-            },
-            "pb:environments": { "title": "Environments", "href": hal::url(base, &["environments"]) },
-        }),
-    );
-    Value::Object(object)
 }
 
 /// Validates an environment body as the broker's `EnvironmentSchema` does (uniqueness of the
@@ -222,18 +172,6 @@ fn name_taken(name: &str) -> Error {
         "name",
         format!("name '{name}' is already used by an existing environment."),
     )
-}
-
-/// The environment at `uuid` (404 for an unknown or malformed UUID).
-pub(crate) async fn find_environment(
-    conn: &mut PgConnection,
-    uuid: &str,
-) -> Result<EnvironmentRecord> {
-    let found = match uuid.parse::<Uuid>() {
-        Ok(parsed) => store::find(conn, parsed).await?,
-        Err(_) => None,
-    };
-    found.ok_or_else(|| Error::NotFound(format!("No environment with UUID {uuid} found")))
 }
 
 /// `GET /environments[?name=]`: environments by display name.

@@ -11,6 +11,7 @@
 pub mod notices;
 pub mod query;
 pub mod selectors;
+pub mod verifiable;
 
 use axum::extract::OriginalUri;
 use axum::response::{IntoResponse, Response};
@@ -22,13 +23,13 @@ use sqlx::{Connection, PgConnection};
 
 use self::query::ForVerificationQuery;
 use self::selectors::{ResolvedSelector, Selector};
+use self::verifiable::VerifiablePact;
 use super::http::extract::{JsonBytes, PathParams};
 use super::http::hal::HalBody;
 use super::metadata;
 use super::pacts::links::pact_version_url_with_metadata;
-use super::pacts::require_pacticipant;
+use super::pacts::lookup::require_pacticipant;
 use super::store::for_verification::{self as store, Candidates, SelectedRow, WipFor, WipRow};
-use super::store::pacts::PactRef;
 use crate::error::{Error, Result};
 use crate::gate::TenantContext;
 use crate::state::AppState;
@@ -41,38 +42,6 @@ pub fn routes() -> Router<AppState> {
         "/pacts/provider/{provider}/for-verification",
         get(get_pacts_for_verification).post(post_pacts_for_verification),
     )
-}
-
-/// A pact to verify, with why and how.
-#[derive(Clone, Debug)]
-pub struct VerifiablePact {
-    /// The publication (the latest consumer version among those with this content).
-    pub pact: SelectedRow,
-    pub selectors: Vec<ResolvedSelector>,
-    /// `None` when pending status was not asked for.
-    pub pending: Option<bool>,
-    pub pending_provider_tags: Vec<String>,
-    pub non_pending_provider_tags: Vec<String>,
-    pub provider_branch: Option<String>,
-    pub wip: bool,
-}
-
-impl VerifiablePact {
-    fn pact_ref(&self) -> PactRef {
-        let p = &self.pact;
-        PactRef {
-            pact_publication_id: p.pact_publication_id,
-            consumer_id: p.consumer_id,
-            consumer_name: p.consumer_name.clone(),
-            provider_id: p.provider_id,
-            provider_name: p.provider_name.clone(),
-            consumer_version_id: p.consumer_version_id,
-            consumer_version_number: p.consumer_version_number.clone(),
-            pact_version_id: p.pact_version_id,
-            sha: p.sha.clone(),
-            created_at: p.created_at,
-        }
-    }
 }
 
 /// Runs one selector; each row comes with the selector resolved to its consumer version.

@@ -25,12 +25,11 @@ use axum::Router;
 use sqlx::PgConnection;
 
 use self::render::{matrix_json, matrix_text, VersionDetails};
-use self::selectors::{
-    parse_can_i_deploy_query, parse_matrix_query, LatestBy, Options, UnresolvedSelector,
-};
+use self::selectors::{parse_can_i_deploy_query, parse_matrix_query, LatestBy, Options};
 use self::summary::{DeploymentStatusSummary, QueryResults};
 use super::http::extract::{PathParams, RawQuery};
 use super::http::hal::HalBody;
+use super::model::matrix_selectors::UnresolvedSelector;
 use super::query::{parse_nested_query, Param, Params};
 use super::store::matrix as store;
 use crate::error::{Error, FieldErrors, Result};

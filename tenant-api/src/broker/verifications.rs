@@ -10,17 +10,18 @@ use axum::Router;
 use serde_json::{json, Map, Value};
 use sqlx::{Connection, PgConnection};
 
-use super::events::{self, Event, EventName, VerificationRef};
 use super::http::extract::{JsonBody, PathParams};
 use super::http::hal::{self, HalBody};
 use super::metadata::{self, PactMetadata};
+use super::pacts::document::format_time;
 use super::pacts::links::{integration_url, pact_version_url};
+use super::pacts::lookup::not_found;
 use super::pacts::read::pact_for_permalink;
-use super::pacts::{format_time, publish::not_found};
 use super::store::pacts::{self as pact_store, Latest, PactRef};
 use super::store::verifications::{self as store, NewVerification, Verification};
 use super::store::{pacticipants, versions};
 use crate::error::{Error, FieldErrors, Result};
+use crate::events::{Event, EventName, VerificationRef};
 use crate::gate::TenantContext;
 use crate::state::AppState;
 
@@ -356,7 +357,7 @@ async fn publish_verification(
         provider_version_descriptions: Vec::new(),
         verification: Some(verification_ref.clone()),
     };
-    events::publish(&[
+    tenant.publish_events(&[
         event(EventName::ProviderVerificationPublished),
         event(if verification.success {
             EventName::ProviderVerificationSucceeded

@@ -127,8 +127,7 @@ pub(crate) fn version_json(
     self_href: &str,
     environments: Option<&[EnvironmentRecord]>,
 ) -> Value {
-    let pacticipant = version.pacticipant_name.as_str();
-    let number = version.number.as_str();
+    let (pacticipant, number) = (version.pacticipant_name.as_str(), version.number.as_str());
     let url = version_url(base, pacticipant, number);
     let mut object = Map::new();
     object.insert("number".into(), json!(number));
@@ -136,7 +135,36 @@ pub(crate) fn version_json(
         object.insert("buildUrl".into(), json!(build_url));
     }
     hal::timestamps(&mut object, &version.created_at, Some(&version.updated_at));
+    let embedded = embedded_branches_and_tags(base, &url, version, details);
+    if !embedded.is_empty() {
+        object.insert("_embedded".into(), Value::Object(embedded));
+    }
+    let mut links = version_links(base, &url, version, self_href, details);
+    if let Some(environments) = environments {
+        let record = |kind: &str, title: &str| record_links(&url, environments, kind, title);
+        links.insert(
+            "pb:record-deployment".into(),
+            Value::Array(record("deployed-versions", "Record deployment to")),
+        );
+        links.insert(
+            "pb:record-release".into(),
+            Value::Array(record("released-versions", "Record release to")),
+        );
+    }
+    links.insert("curies".into(), hal::curies_for(base, "version"));
+    object.insert("_links".into(), Value::Object(links));
+    Value::Object(object)
+}
 
+/// A version's `_embedded`: its branch versions (also as the older `branches`) and its tags,
+/// each when there are any.
+fn embedded_branches_and_tags(
+    base: &str,
+    url: &str,
+    version: &VersionRecord,
+    details: &VersionDetails,
+) -> Map<String, Value> {
+    let (pacticipant, number) = (version.pacticipant_name.as_str(), version.number.as_str());
     let mut embedded = Map::new();
     if !details.branches.is_empty() {
         let branch_versions: Vec<Value> = details
@@ -167,17 +195,26 @@ pub(crate) fn version_json(
                     "_links": { "self": {
                         "title": "Tag",
                         "name": t.name,
-                        "href": hal::url(&url, &["tags", &t.name]),
+                        "href": hal::url(url, &["tags", &t.name]),
                     } },
                 })
             })
             .collect();
         embedded.insert("tags".into(), Value::Array(tags));
     }
-    if !embedded.is_empty() {
-        object.insert("_embedded".into(), Value::Object(embedded));
-    }
+    embedded
+}
 
+/// A version's links but the record links and curies: itself, its pacticipant, tags,
+/// verification results, pacts, and where it is deployed or released.
+fn version_links(
+    base: &str,
+    url: &str,
+    version: &VersionRecord,
+    self_href: &str,
+    details: &VersionDetails,
+) -> Map<String, Value> {
+    let (pacticipant, number) = (version.pacticipant_name.as_str(), version.number.as_str());
     let mut links = Map::new();
     links.insert(
         "self".into(),
@@ -234,32 +271,27 @@ pub(crate) fn version_json(
         })
         .collect();
     links.insert("pb:released-environments".into(), Value::Array(released));
-    if let Some(environments) = environments {
-        let record = |kind: &str, title: &str| -> Vec<Value> {
-            environments
-                .iter()
-                .map(|e| {
-                    let display = e.display_name.clone().unwrap_or_default();
-                    json!({
-                        "title": format!("{title} {display}"),
-                        "name": e.name,
-                        "href": format!("{url}/{kind}/environment/{}", e.uuid),
-                    })
-                })
-                .collect()
-        };
-        links.insert(
-            "pb:record-deployment".into(),
-            Value::Array(record("deployed-versions", "Record deployment to")),
-        );
-        links.insert(
-            "pb:record-release".into(),
-            Value::Array(record("released-versions", "Record release to")),
-        );
-    }
-    links.insert("curies".into(), hal::curies_for(base, "version"));
-    object.insert("_links".into(), Value::Object(links));
-    Value::Object(object)
+    links
+}
+
+/// `pb:record-deployment` / `pb:record-release`: one link per environment.
+fn record_links(
+    url: &str,
+    environments: &[EnvironmentRecord],
+    kind: &str,
+    title: &str,
+) -> Vec<Value> {
+    environments
+        .iter()
+        .map(|e| {
+            let display = e.display_name.clone().unwrap_or_default();
+            json!({
+                "title": format!("{title} {display}"),
+                "name": e.name,
+                "href": format!("{url}/{kind}/environment/{}", e.uuid),
+            })
+        })
+        .collect()
 }
 
 /// A single version resource: the version with its details and the record links.

@@ -13,7 +13,7 @@ use bb8_redis::redis::{self, AsyncCommands};
 use bb8_redis::RedisConnectionManager;
 use provisioning::outage::Outage;
 
-use super::TenantRoute;
+use super::route::TenantRoute;
 
 const KEY_PREFIX: &str = "treaty:tenant-route:";
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use tenant_api::broker::events::{self, EventName, RecordingSink};
+use tenant_api::events::{EventName, RecordingSink};
 
 use crate::pact_fixtures::{pact, publish_body, Broker};
 
@@ -324,8 +324,7 @@ async fn the_first_tag_of_a_new_version_becomes_its_branch_and_main_branches_are
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publishing_and_verifying_raise_the_brokers_events() {
     let sink = Arc::new(RecordingSink::default());
-    events::install(sink.clone());
-    let broker = Broker::start("events").await;
+    let broker = Broker::start_with_events("events", sink.clone()).await;
     let tenant = provisioning::TenantId(broker.tenant.tenant_id);
     broker.main_branch("Orders", Some("main")).await;
     broker.branch_version("Orders", "p1", "main").await;

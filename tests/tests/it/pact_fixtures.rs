@@ -2,10 +2,13 @@
 //! and SQL fixtures for what other routes own (environments, deployments, releases, branches
 //! and tags of provider versions) until those routes are merged.
 
+use std::sync::Arc;
+
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
+use tenant_api::events::{EventSink, NoopSink};
 use tests::tenant_client::{set_plan, signup, Signup};
 use tests::{RunningControlPlane, RunningTenantApi, TenantClient, TestEnv};
 
@@ -40,9 +43,14 @@ pub struct Broker {
 
 impl Broker {
     pub async fn start(subdomain: &str) -> Self {
+        Self::start_with_events(subdomain, Arc::new(NoopSink)).await
+    }
+
+    /// A tenant whose broker events go to `sink`.
+    pub async fn start_with_events(subdomain: &str, sink: Arc<dyn EventSink>) -> Self {
         let env = TestEnv::new().await;
         let cp = env.start_control_plane().await;
-        let api = env.start_tenant_api().await;
+        let api = env.start_tenant_api_with_events(&[], sink).await;
         let tenant = signup(&cp, subdomain).await;
         // Broker tests publish as many integrations as they need.
         set_plan(&cp, &tenant, "enterprise").await;

@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use super::selectors::{ResolvedSelector, SelectorType};
-use super::VerifiablePact;
+use super::verifiable::VerifiablePact;
 
 const READ_MORE_PENDING: &str = "Read more at https://docs.pact.io/go/pending";
 const READ_MORE_WIP: &str = "Read more at https://docs.pact.io/go/wip";

@@ -112,14 +112,27 @@ const BRANCH_KEYS: [&str; 7] = [
 const ENVIRONMENT_KEYS: [&str; 4] = ["environment", "deployed", "released", "deployedOrReleased"];
 
 /// Validates one selector (`ConsumerVersionSelectorContract`): messages in the broker's "full"
-/// form (`tag must be a string`), without the index suffix.
+/// form (`tag must be a string`), without the index suffix. The schema's type checks come first;
+/// each rule after them runs only when the keys it reads passed.
 fn selector_messages(selector: &Map<String, Value>, provider_branch_given: bool) -> Vec<String> {
     let mut messages = Vec::new();
-    let mut failed: BTreeSet<&str> = BTreeSet::new();
-    let get = |key: &str| selector.get(key);
-    // Schema.
+    let failed = schema_messages(selector, &mut messages);
+    let rules = SelectorRules { selector, failed };
+    rules.criteria_messages(provider_branch_given, &mut messages);
+    rules.combination_messages(&mut messages);
+    rules.fallback_messages(&mut messages);
+    rules.deployment_messages(&mut messages);
+    messages
+}
+
+/// The schema's checks of each key's type; returns the keys that failed them.
+fn schema_messages(
+    selector: &Map<String, Value>,
+    messages: &mut Vec<String>,
+) -> BTreeSet<&'static str> {
+    let mut failed: BTreeSet<&'static str> = BTreeSet::new();
     let mut check = |key: &'static str, rule: &dyn Fn(&Value) -> Option<&'static str>| {
-        if let Some(value) = get(key) {
+        if let Some(value) = selector.get(key) {
             let message = match value {
                 Value::Null => Some("must be filled"),
                 Value::String(s) if s.is_empty() => Some("must be filled"),
@@ -150,66 +163,114 @@ fn selector_messages(selector: &Map<String, Value>, provider_branch_given: bool)
     check("released", &only_true);
     check("deployedOrReleased", &only_true);
     check("environment", &string);
+    failed
+}
 
-    let ok = |keys: &[&str]| keys.iter().all(|k| !failed.contains(k));
-    let all_ok = failed.is_empty();
-    let is_true = |key: &str| get(key) == Some(&Value::Bool(true));
-    let present = |key: &str| selector.contains_key(key);
+/// A selector that went through the schema, with the keys that failed it, for the contract's
+/// rules.
+struct SelectorRules<'a> {
+    selector: &'a Map<String, Value>,
+    failed: BTreeSet<&'static str>,
+}
 
-    if ok(&["consumer"]) && get("consumer").and_then(Value::as_str).is_some_and(blank) {
-        messages.push("consumer cannot be blank".into());
+impl SelectorRules<'_> {
+    fn get(&self, key: &str) -> Option<&Value> {
+        self.selector.get(key)
     }
-    if all_ok
-        && !provided(get("mainBranch"))
-        && !provided(get("tag"))
-        && !provided(get("branch"))
-        && !provided(get("environment"))
-        && !is_true("matchingBranch")
-        && !is_true("deployed")
-        && !is_true("released")
-        && !is_true("deployedOrReleased")
-        && !is_true("latest")
-    {
-        messages.push("must specify a value for environment or tag or branch, or specify mainBranch=true, matchingBranch=true, latest=true, deployed=true, released=true or deployedOrReleased=true".into());
+
+    /// None of `keys` failed the schema.
+    fn ok(&self, keys: &[&str]) -> bool {
+        keys.iter().all(|k| !self.failed.contains(k))
     }
-    let others = |allowed: &[&str]| {
+
+    fn all_ok(&self) -> bool {
+        self.failed.is_empty()
+    }
+
+    fn is_true(&self, key: &str) -> bool {
+        self.get(key) == Some(&Value::Bool(true))
+    }
+
+    fn is_false(&self, key: &str) -> bool {
+        self.get(key) == Some(&Value::Bool(false))
+    }
+
+    fn present(&self, key: &str) -> bool {
+        self.selector.contains_key(key)
+    }
+
+    /// Whether a branch or environment key other than `allowed` is present.
+    fn others(&self, allowed: &[&str]) -> bool {
         BRANCH_KEYS
             .iter()
             .chain(ENVIRONMENT_KEYS.iter())
-            .any(|k| !allowed.contains(k) && present(k))
-    };
-    if all_ok && is_true("mainBranch") && others(&["mainBranch", "latest"]) {
-        messages.push(
-            "cannot specify mainBranch=true with any other criteria apart from consumer".into(),
-        );
+            .any(|k| !allowed.contains(k) && self.present(k))
     }
-    if ok(&["mainBranch", "latest"])
-        && is_true("mainBranch")
-        && get("latest") == Some(&Value::Bool(false))
-    {
-        messages.push("cannot specify mainBranch=true with latest=false".into());
-    }
-    if all_ok && is_true("matchingBranch") {
-        if others(&["matchingBranch"]) {
+
+    /// A consumer that is not blank; some criterion; `mainBranch` and `matchingBranch` alone.
+    fn criteria_messages(&self, provider_branch_given: bool, messages: &mut Vec<String>) {
+        if self.ok(&["consumer"])
+            && self
+                .get("consumer")
+                .and_then(Value::as_str)
+                .is_some_and(blank)
+        {
+            messages.push("consumer cannot be blank".into());
+        }
+        if self.all_ok()
+            && !provided(self.get("mainBranch"))
+            && !provided(self.get("tag"))
+            && !provided(self.get("branch"))
+            && !provided(self.get("environment"))
+            && !self.is_true("matchingBranch")
+            && !self.is_true("deployed")
+            && !self.is_true("released")
+            && !self.is_true("deployedOrReleased")
+            && !self.is_true("latest")
+        {
+            messages.push("must specify a value for environment or tag or branch, or specify mainBranch=true, matchingBranch=true, latest=true, deployed=true, released=true or deployedOrReleased=true".into());
+        }
+        if self.all_ok() && self.is_true("mainBranch") && self.others(&["mainBranch", "latest"]) {
             messages.push(
-                "cannot specify matchingBranch=true with any other criteria apart from consumer"
-                    .into(),
+                "cannot specify mainBranch=true with any other criteria apart from consumer".into(),
             );
         }
-        if !provider_branch_given {
-            messages.push("the providerVersionBranch must be specified when the selector matchingBranch=true is used".into());
+        if self.ok(&["mainBranch", "latest"])
+            && self.is_true("mainBranch")
+            && self.is_false("latest")
+        {
+            messages.push("cannot specify mainBranch=true with latest=false".into());
+        }
+        if self.all_ok() && self.is_true("matchingBranch") {
+            if self.others(&["matchingBranch"]) {
+                messages.push(
+                    "cannot specify matchingBranch=true with any other criteria apart from consumer"
+                        .into(),
+                );
+            }
+            if !provider_branch_given {
+                messages.push("the providerVersionBranch must be specified when the selector matchingBranch=true is used".into());
+            }
         }
     }
-    if ok(&["tag", "branch"]) && present("tag") && present("branch") {
-        messages.push("cannot specify both a tag and a branch".into());
-    }
-    if all_ok {
-        let mut branch_fields: Vec<&str> =
-            BRANCH_KEYS.iter().copied().filter(|k| present(k)).collect();
+
+    /// Not a tag and a branch; not branch keys and environment keys together.
+    fn combination_messages(&self, messages: &mut Vec<String>) {
+        if self.ok(&["tag", "branch"]) && self.present("tag") && self.present("branch") {
+            messages.push("cannot specify both a tag and a branch".into());
+        }
+        if !self.all_ok() {
+            return;
+        }
+        let mut branch_fields: Vec<&str> = BRANCH_KEYS
+            .iter()
+            .copied()
+            .filter(|k| self.present(k))
+            .collect();
         let mut environment_fields: Vec<&str> = ENVIRONMENT_KEYS
             .iter()
             .copied()
-            .filter(|k| present(k))
+            .filter(|k| self.present(k))
             .collect();
         if !branch_fields.is_empty() && !environment_fields.is_empty() {
             branch_fields.sort_unstable();
@@ -224,39 +285,51 @@ fn selector_messages(selector: &Map<String, Value>, provider_branch_given: bool)
             ));
         }
     }
-    let latest_true = is_true("latest");
-    if ok(&["fallbackTag", "tag", "latest"]) && present("fallbackTag") {
-        if !latest_true {
-            messages.push("fallbackTag can only be set if latest is true".into());
+
+    /// Fallback tags and branches need what they fall back from, and `latest`.
+    fn fallback_messages(&self, messages: &mut Vec<String>) {
+        if self.ok(&["fallbackTag", "tag", "latest"]) && self.present("fallbackTag") {
+            if !self.is_true("latest") {
+                messages.push("fallbackTag can only be set if latest is true".into());
+            }
+            if !self.present("tag") {
+                messages.push("a tag must be specified when a fallbackTag is specified".into());
+            }
         }
-        if !present("tag") {
-            messages.push("a tag must be specified when a fallbackTag is specified".into());
+        if self.ok(&["fallbackBranch", "branch", "latest"]) && self.present("fallbackBranch") {
+            if !self.present("branch") {
+                messages
+                    .push("a branch must be specified when a fallbackBranch is specified".into());
+            }
+            if self.is_false("latest") {
+                messages.push("fallbackBranch can only be set if latest is true".into());
+            }
+        }
+        if self.ok(&["branch", "latest"]) && self.present("branch") && self.is_false("latest") {
+            messages.push("cannot specify a branch with latest=false".into());
         }
     }
-    if ok(&["fallbackBranch", "branch", "latest"]) && present("fallbackBranch") {
-        if !present("branch") {
-            messages.push("a branch must be specified when a fallbackBranch is specified".into());
+
+    /// At most one of `deployed`, `released` and `deployedOrReleased`.
+    fn deployment_messages(&self, messages: &mut Vec<String>) {
+        if !self.ok(&["deployed", "released", "deployedOrReleased"]) {
+            return;
         }
-        if get("latest") == Some(&Value::Bool(false)) {
-            messages.push("fallbackBranch can only be set if latest is true".into());
-        }
-    }
-    if ok(&["branch", "latest"]) && present("branch") && get("latest") == Some(&Value::Bool(false))
-    {
-        messages.push("cannot specify a branch with latest=false".into());
-    }
-    if ok(&["deployed", "released", "deployedOrReleased"]) {
-        if is_true("deployed") && is_true("released") {
+        let (deployed, released, either) = (
+            self.is_true("deployed"),
+            self.is_true("released"),
+            self.is_true("deployedOrReleased"),
+        );
+        if deployed && released {
             messages.push("cannot specify both deployed=true and released=true".into());
         }
-        if is_true("deployed") && is_true("deployedOrReleased") {
+        if deployed && either {
             messages.push("cannot specify both deployed=true and deployedOrReleased=true".into());
         }
-        if is_true("released") && is_true("deployedOrReleased") {
+        if released && either {
             messages.push("cannot specify both released=true and deployedOrReleased=true".into());
         }
     }
-    messages
 }
 
 /// The broker's decoration of one valid selector (keys in camelCase or snake_case).
@@ -355,68 +428,10 @@ pub fn from_json(body: &Value) -> Result<Unchecked, FieldErrors> {
         }
     };
     let mut errors = FieldErrors::new();
-
-    let branch = match body.get("providerVersionBranch") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => {
-            add(&mut errors, "providerVersionBranch", "must be a string");
-            None
-        }
-    };
-    let tags: Vec<String> = match body.get("providerVersionTags") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(|t| match t {
-                Value::String(s) => Some(s.clone()),
-                Value::Null => None,
-                other => Some(other.to_string()),
-            })
-            .collect(),
-        Some(_) => {
-            add(&mut errors, "providerVersionTags", "must be an array");
-            Vec::new()
-        }
-    };
-    let include_pending = match body.get("includePendingStatus") {
-        None => None,
-        Some(Value::Bool(b)) => Some(*b),
-        Some(Value::Null) => {
-            add(&mut errors, "includePendingStatus", "must be filled");
-            None
-        }
-        Some(_) => {
-            add(
-                &mut errors,
-                "includePendingStatus",
-                "must be one of: true, false",
-            );
-            None
-        }
-    };
-    let wip_since = match body.get("includeWipPactsSince") {
-        None => None,
-        Some(Value::Null) => {
-            add(&mut errors, "includeWipPactsSince", "must be filled");
-            None
-        }
-        Some(Value::String(s)) if s.is_empty() => {
-            add(&mut errors, "includeWipPactsSince", "must be filled");
-            None
-        }
-        Some(Value::String(s)) => match parse_date(s) {
-            Some(date) => Some(date),
-            None => {
-                add(&mut errors, "includeWipPactsSince", "must be a date");
-                None
-            }
-        },
-        Some(_) => {
-            add(&mut errors, "includeWipPactsSince", "must be a date");
-            None
-        }
-    };
+    let branch = json_provider_branch(body, &mut errors);
+    let tags = json_provider_tags(body, &mut errors);
+    let include_pending = json_include_pending(body, &mut errors);
+    let wip_since = json_wip_since(body, &mut errors);
     if let Some(b) = &branch {
         if !b.is_empty() && blank(b) {
             add(&mut errors, "providerVersionBranch", "cannot be blank");
@@ -428,32 +443,7 @@ pub fn from_json(body: &Value) -> Result<Unchecked, FieldErrors> {
         }
     }
     let provider_branch_given = branch.as_deref().is_some_and(|b| !blank(b));
-    let mut raw_selectors = Vec::new();
-    match body.get("consumerVersionSelectors") {
-        None => {}
-        Some(Value::Array(items)) => {
-            for (index, item) in items.iter().enumerate() {
-                match item {
-                    Value::Object(selector) => {
-                        for message in selector_messages(selector, provider_branch_given) {
-                            add(
-                                &mut errors,
-                                "consumerVersionSelectors",
-                                format!("{message} (at index {index})"),
-                            );
-                        }
-                        raw_selectors.push(selector.clone());
-                    }
-                    _ => add(
-                        &mut errors,
-                        "consumerVersionSelectors",
-                        format!("must be a hash (at index {index})"),
-                    ),
-                }
-            }
-        }
-        Some(_) => add(&mut errors, "consumerVersionSelectors", "must be an array"),
-    }
+    let raw_selectors = json_selectors(body, provider_branch_given, &mut errors);
     let query = ForVerificationQuery {
         provider_version_branch: branch,
         provider_version_tags: tags,
@@ -467,6 +457,118 @@ pub fn from_json(body: &Value) -> Result<Unchecked, FieldErrors> {
         errors,
         "consumerVersionSelectors",
     ))
+}
+
+/// `providerVersionBranch`: a string, or absent.
+fn json_provider_branch(body: &Map<String, Value>, errors: &mut FieldErrors) -> Option<String> {
+    match body.get("providerVersionBranch") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            add(errors, "providerVersionBranch", "must be a string");
+            None
+        }
+    }
+}
+
+/// `providerVersionTags`: an array (nulls dropped, other values as their JSON text).
+fn json_provider_tags(body: &Map<String, Value>, errors: &mut FieldErrors) -> Vec<String> {
+    match body.get("providerVersionTags") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|t| match t {
+                Value::String(s) => Some(s.clone()),
+                Value::Null => None,
+                other => Some(other.to_string()),
+            })
+            .collect(),
+        Some(_) => {
+            add(errors, "providerVersionTags", "must be an array");
+            Vec::new()
+        }
+    }
+}
+
+/// `includePendingStatus`: a boolean, or absent.
+fn json_include_pending(body: &Map<String, Value>, errors: &mut FieldErrors) -> Option<bool> {
+    match body.get("includePendingStatus") {
+        None => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(Value::Null) => {
+            add(errors, "includePendingStatus", "must be filled");
+            None
+        }
+        Some(_) => {
+            add(
+                errors,
+                "includePendingStatus",
+                "must be one of: true, false",
+            );
+            None
+        }
+    }
+}
+
+/// `includeWipPactsSince`: a date, or absent.
+fn json_wip_since(body: &Map<String, Value>, errors: &mut FieldErrors) -> Option<DateTime<Utc>> {
+    match body.get("includeWipPactsSince") {
+        None => None,
+        Some(Value::Null) => {
+            add(errors, "includeWipPactsSince", "must be filled");
+            None
+        }
+        Some(Value::String(s)) if s.is_empty() => {
+            add(errors, "includeWipPactsSince", "must be filled");
+            None
+        }
+        Some(Value::String(s)) => match parse_date(s) {
+            Some(date) => Some(date),
+            None => {
+                add(errors, "includeWipPactsSince", "must be a date");
+                None
+            }
+        },
+        Some(_) => {
+            add(errors, "includeWipPactsSince", "must be a date");
+            None
+        }
+    }
+}
+
+/// `consumerVersionSelectors`: an array of objects, each validated; the objects, as given.
+fn json_selectors(
+    body: &Map<String, Value>,
+    provider_branch_given: bool,
+    errors: &mut FieldErrors,
+) -> Vec<Map<String, Value>> {
+    let mut raw_selectors = Vec::new();
+    match body.get("consumerVersionSelectors") {
+        None => {}
+        Some(Value::Array(items)) => {
+            for (index, item) in items.iter().enumerate() {
+                match item {
+                    Value::Object(selector) => {
+                        for message in selector_messages(selector, provider_branch_given) {
+                            add(
+                                errors,
+                                "consumerVersionSelectors",
+                                format!("{message} (at index {index})"),
+                            );
+                        }
+                        raw_selectors.push(selector.clone());
+                    }
+                    _ => add(
+                        errors,
+                        "consumerVersionSelectors",
+                        format!("must be a hash (at index {index})"),
+                    ),
+                }
+            }
+        }
+        Some(_) => add(errors, "consumerVersionSelectors", "must be an array"),
+    }
+    raw_selectors
 }
 
 /// Validates and decorates the deprecated `GET` query string.

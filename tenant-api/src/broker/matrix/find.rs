@@ -11,9 +11,9 @@ use sqlx::PgConnection;
 
 use super::selectors::{
     option_errors, selector_shape_errors, LatestBy, Options, ResolvedSelector, SelectorKind,
-    UnresolvedSelector,
 };
 use super::summary::QueryResults;
+use crate::broker::model::matrix_selectors::UnresolvedSelector;
 use crate::broker::store::matrix::{self as store, Integration, MatrixRow, RowQuery};
 
 /// `Matrix::Service#validate_selectors`: the errors a `/matrix` query is refused with.
@@ -138,107 +138,165 @@ async fn resolve(
     }
     let pacticipants: HashMap<String, i64> = match known {
         Some(known) => known,
-        None => {
-            let names: Vec<String> = selectors
-                .iter()
-                .filter_map(|s| s.pacticipant_name.clone())
-                .collect();
-            store::pacticipants_named(conn, &names)
-                .await?
-                .into_iter()
-                .map(|p| (p.name, p.pacticipant_id))
-                .collect()
-        }
+        None => pacticipant_ids(conn, selectors).await?,
     };
-
-    // One version query per selector shape, for all the pacticipants that use it.
-    let mut shapes: Vec<(UnresolvedSelector, Vec<i64>)> = Vec::new();
-    for selector in selectors {
-        let Some(id) = selector
-            .pacticipant_name
-            .as_ref()
-            .and_then(|name| pacticipants.get(name))
-        else {
-            continue;
-        };
-        if selector.all_for_pacticipant() {
-            continue;
-        }
-        let shape = UnresolvedSelector {
-            pacticipant_name: None,
-            ..selector.clone()
-        };
-        match shapes.iter_mut().find(|(s, _)| *s == shape) {
-            Some((_, ids)) => ids.push(*id),
-            None => shapes.push((shape, vec![*id])),
-        }
-    }
-    let mut found: HashMap<(usize, i64), Vec<store::FoundVersion>> = HashMap::new();
-    for (index, (shape, ids)) in shapes.iter().enumerate() {
-        for version in store::versions_for_selector(conn, ids, shape).await? {
-            found
-                .entry((index, version.pacticipant_id))
-                .or_default()
-                .push(version);
-        }
-    }
-
-    let ignores_pacticipant = |id: i64| {
-        ignore_selectors
-            .iter()
-            .any(|s| s.pacticipant_id == Some(id) && s.only_pacticipant_name_specified())
-    };
-    let ignores_version = |id: i64, version_id: i64| {
-        ignore_selectors.iter().any(|s| {
-            s.pacticipant_id == Some(id)
-                && (s.only_pacticipant_name_specified() || s.version_id() == Some(version_id))
-        })
-    };
+    let versions = VersionsByShape::find(conn, selectors, &pacticipants).await?;
+    let ignores = Ignores(ignore_selectors);
     let mut resolved = Vec::new();
     for selector in selectors {
-        let name = selector.pacticipant_name.clone().unwrap_or_default();
-        let Some(&id) = pacticipants.get(&name) else {
-            resolved.push(ResolvedSelector::for_missing_pacticipant(
-                selector.clone(),
-                kind,
-            ));
-            continue;
-        };
-        if selector.all_for_pacticipant() {
-            resolved.push(ResolvedSelector::for_pacticipant(
-                id,
-                &name,
-                selector.clone(),
-                kind,
-                ignores_pacticipant(id),
-            ));
-            continue;
+        resolved.extend(resolve_one(
+            selector,
+            kind,
+            &pacticipants,
+            &versions,
+            &ignores,
+        ));
+    }
+    Ok(resolved)
+}
+
+/// The ids of the pacticipants the selectors name, by name.
+async fn pacticipant_ids(
+    conn: &mut PgConnection,
+    selectors: &[UnresolvedSelector],
+) -> sqlx::Result<HashMap<String, i64>> {
+    let names: Vec<String> = selectors
+        .iter()
+        .filter_map(|s| s.pacticipant_name.clone())
+        .collect();
+    Ok(store::pacticipants_named(conn, &names)
+        .await?
+        .into_iter()
+        .map(|p| (p.name, p.pacticipant_id))
+        .collect())
+}
+
+/// A selector without its pacticipant: selectors of one shape share a version query.
+fn shape(selector: &UnresolvedSelector) -> UnresolvedSelector {
+    UnresolvedSelector {
+        pacticipant_name: None,
+        ..selector.clone()
+    }
+}
+
+/// The versions the selectors stand for, read with one query per selector shape for all the
+/// pacticipants that use it.
+struct VersionsByShape {
+    /// Each shape with the pacticipants whose selectors have it.
+    shapes: Vec<(UnresolvedSelector, Vec<i64>)>,
+    /// (shape index, pacticipant id) → versions, ordered by version.
+    found: HashMap<(usize, i64), Vec<store::FoundVersion>>,
+}
+
+impl VersionsByShape {
+    async fn find(
+        conn: &mut PgConnection,
+        selectors: &[UnresolvedSelector],
+        pacticipants: &HashMap<String, i64>,
+    ) -> sqlx::Result<Self> {
+        let mut shapes: Vec<(UnresolvedSelector, Vec<i64>)> = Vec::new();
+        for selector in selectors {
+            let Some(id) = selector
+                .pacticipant_name
+                .as_ref()
+                .and_then(|name| pacticipants.get(name))
+            else {
+                continue;
+            };
+            if selector.all_for_pacticipant() {
+                continue;
+            }
+            let shape = shape(selector);
+            match shapes.iter_mut().find(|(s, _)| *s == shape) {
+                Some((_, ids)) => ids.push(*id),
+                None => shapes.push((shape, vec![*id])),
+            }
         }
-        let shape = UnresolvedSelector {
-            pacticipant_name: None,
-            ..selector.clone()
-        };
-        let index = shapes
+        let mut found: HashMap<(usize, i64), Vec<store::FoundVersion>> = HashMap::new();
+        for (index, (shape, ids)) in shapes.iter().enumerate() {
+            for version in store::versions_for_selector(conn, ids, shape).await? {
+                found
+                    .entry((index, version.pacticipant_id))
+                    .or_default()
+                    .push(version);
+            }
+        }
+        Ok(Self { shapes, found })
+    }
+
+    /// The versions of pacticipant `id` that `selector` stands for.
+    fn of(&self, selector: &UnresolvedSelector, id: i64) -> Vec<store::FoundVersion> {
+        let shape = shape(selector);
+        let index = self
+            .shapes
             .iter()
             .position(|(s, _)| *s == shape)
             .unwrap_or_default();
-        let mut versions = found.get(&(index, id)).cloned().unwrap_or_default();
-        if selector.latest {
-            versions.truncate(1);
-        }
-        if versions.is_empty() {
-            resolved.push(ResolvedSelector::for_missing_version(
-                id,
-                &name,
-                selector.clone(),
-                kind,
-                ignores_pacticipant(id),
-            ));
-            continue;
-        }
-        let one_of_many = versions.len() > 1;
-        for version in versions {
-            resolved.push(ResolvedSelector::for_version(
+        self.found.get(&(index, id)).cloned().unwrap_or_default()
+    }
+}
+
+/// The ignore selectors, asked whether they ignore a pacticipant or one of its versions.
+struct Ignores<'a>(&'a [ResolvedSelector]);
+
+impl Ignores<'_> {
+    fn pacticipant(&self, id: i64) -> bool {
+        self.0
+            .iter()
+            .any(|s| s.pacticipant_id == Some(id) && s.only_pacticipant_name_specified())
+    }
+
+    fn version(&self, id: i64, version_id: i64) -> bool {
+        self.0.iter().any(|s| {
+            s.pacticipant_id == Some(id)
+                && (s.only_pacticipant_name_specified() || s.version_id() == Some(version_id))
+        })
+    }
+}
+
+/// One selector resolved: its pacticipant, the pacticipant missing, the version missing, or one
+/// resolved selector per version it stands for.
+fn resolve_one(
+    selector: &UnresolvedSelector,
+    kind: SelectorKind,
+    pacticipants: &HashMap<String, i64>,
+    versions: &VersionsByShape,
+    ignores: &Ignores<'_>,
+) -> Vec<ResolvedSelector> {
+    let name = selector.pacticipant_name.clone().unwrap_or_default();
+    let Some(&id) = pacticipants.get(&name) else {
+        return vec![ResolvedSelector::for_missing_pacticipant(
+            selector.clone(),
+            kind,
+        )];
+    };
+    if selector.all_for_pacticipant() {
+        return vec![ResolvedSelector::for_pacticipant(
+            id,
+            &name,
+            selector.clone(),
+            kind,
+            ignores.pacticipant(id),
+        )];
+    }
+    let mut versions = versions.of(selector, id);
+    if selector.latest {
+        versions.truncate(1);
+    }
+    if versions.is_empty() {
+        return vec![ResolvedSelector::for_missing_version(
+            id,
+            &name,
+            selector.clone(),
+            kind,
+            ignores.pacticipant(id),
+        )];
+    }
+    let one_of_many = versions.len() > 1;
+    versions
+        .into_iter()
+        .map(|version| {
+            ResolvedSelector::for_version(
                 id,
                 &name,
                 version.version_id,
@@ -246,12 +304,11 @@ async fn resolve(
                 version.branch_name,
                 selector.clone(),
                 kind,
-                ignores_version(id, version.version_id),
+                ignores.version(id, version.version_id),
                 one_of_many,
-            ));
-        }
-    }
-    Ok(resolved)
+            )
+        })
+        .collect()
 }
 
 /// The integrations the specified selectors take part in, sorted by consumer then provider.

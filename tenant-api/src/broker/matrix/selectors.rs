@@ -2,56 +2,25 @@
 //! ids), with the broker's descriptions of them — clients show those texts, so they are the
 //! broker's word for word (`lib/pact_broker/matrix/{unresolved,resolved}_selector.rb`).
 
+use crate::broker::model::matrix_selectors::UnresolvedSelector;
 use crate::broker::query::{Param, Params};
 
-/// A selector as the client wrote it: a pacticipant and which of its versions.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct UnresolvedSelector {
-    pub pacticipant_name: Option<String>,
-    pub version: Option<String>,
-    pub latest: bool,
-    pub tag: Option<String>,
-    pub branch: Option<String>,
-    pub environment: Option<String>,
-    pub main_branch: bool,
-}
-
-impl UnresolvedSelector {
-    pub fn named(name: &str) -> Self {
-        Self {
-            pacticipant_name: Some(name.to_owned()),
-            ..Self::default()
-        }
-    }
-
-    /// Only the pacticipant is named: every version of it.
-    pub fn all_for_pacticipant(&self) -> bool {
-        self.pacticipant_name.is_some()
-            && self.version.is_none()
-            && self.tag.is_none()
-            && self.branch.is_none()
-            && !self.latest
-            && self.environment.is_none()
-            && !self.main_branch
-    }
-
-    /// Rack's `q[]` element → selector (blank values count as absent).
-    fn from_param(param: &Param) -> Self {
-        let get = |key: &str| {
-            param
-                .str_at(key)
-                .filter(|value| !value.is_empty())
-                .map(str::to_owned)
-        };
-        Self {
-            pacticipant_name: get("pacticipant"),
-            version: get("version"),
-            latest: param.str_at("latest") == Some("true"),
-            tag: get("tag"),
-            branch: get("branch"),
-            environment: get("environment"),
-            main_branch: param.str_at("mainBranch") == Some("true"),
-        }
+/// Rack's `q[]` element → selector (blank values count as absent).
+fn selector_from_param(param: &Param) -> UnresolvedSelector {
+    let get = |key: &str| {
+        param
+            .str_at(key)
+            .filter(|value| !value.is_empty())
+            .map(str::to_owned)
+    };
+    UnresolvedSelector {
+        pacticipant_name: get("pacticipant"),
+        version: get("version"),
+        latest: param.str_at("latest") == Some("true"),
+        tag: get("tag"),
+        branch: get("branch"),
+        environment: get("environment"),
+        main_branch: param.str_at("mainBranch") == Some("true"),
     }
 }
 
@@ -140,7 +109,7 @@ pub fn parse_matrix_query(params: &Params) -> (Vec<UnresolvedSelector>, Options)
     let selectors = params
         .get("q")
         .and_then(Param::as_array)
-        .map(|items| items.iter().map(UnresolvedSelector::from_param).collect())
+        .map(|items| items.iter().map(selector_from_param).collect())
         .unwrap_or_default();
     let mut options = Options {
         limit: Some(non_blank(params, "limit").unwrap_or_else(|| "100".into())),
@@ -173,7 +142,7 @@ pub fn parse_matrix_query(params: &Params) -> (Vec<UnresolvedSelector>, Options)
     options.ignore = params
         .get("ignore")
         .and_then(Param::as_array)
-        .map(|items| items.iter().map(UnresolvedSelector::from_param).collect())
+        .map(|items| items.iter().map(selector_from_param).collect())
         .unwrap_or_default();
     (selectors, options)
 }

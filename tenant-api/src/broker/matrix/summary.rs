@@ -10,6 +10,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::selectors::{Options, ResolvedSelector, SelectorKind};
+use crate::broker::model::matrix_selectors::UnresolvedSelector;
 use crate::broker::store::matrix::{Integration, MatrixRow};
 
 /// A matrix query's result, before rendering.
@@ -382,7 +383,7 @@ fn dummy_selectors(results: &QueryResults) -> Vec<ResolvedSelector> {
             dummies.push(selector);
         }
     };
-    let blank = super::selectors::UnresolvedSelector::default;
+    let blank = UnresolvedSelector::default;
     for row in &results.considered_rows {
         push(ResolvedSelector::for_version(
             row.consumer_id,
@@ -440,7 +441,7 @@ fn dummy_selectors(results: &QueryResults) -> Vec<ResolvedSelector> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::broker::matrix::selectors::{LatestBy, UnresolvedSelector};
+    use crate::broker::matrix::selectors::LatestBy;
     use chrono::Utc;
 
     fn row(

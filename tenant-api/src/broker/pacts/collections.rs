@@ -7,9 +7,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
+use super::document::format_time;
 use super::links::{self, pact_url, version_url};
+use super::lookup::require_pacticipant;
 use super::publish::post_deletion_response;
-use super::{format_time, require_pacticipant};
 use crate::broker::http::extract::PathParams;
 use crate::broker::http::hal::{self, HalBody};
 use crate::broker::store::pacts::{self as pact_store, IntegrationPacts, PactRef, ProviderPacts};

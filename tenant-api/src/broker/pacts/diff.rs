@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::links::pact_url;
-use super::publish::not_found;
+use super::lookup::not_found;
 use crate::broker::http::extract::PathParams;
 use crate::broker::pact_document::canonical_json;
 use crate::broker::store::pacts::{self as pact_store, PactRef, PublishedPact};

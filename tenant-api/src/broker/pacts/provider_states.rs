@@ -6,7 +6,7 @@
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
-use super::require_pacticipant;
+use super::lookup::require_pacticipant;
 use crate::broker::http::extract::PathParams;
 use crate::broker::http::hal::HalBody;
 use crate::broker::pact_document::PactDocument;

@@ -3,19 +3,20 @@
 //! that `POST /contracts/publish` shares: writing the content, the broker's refusal texts, the
 //! potential-duplicate-name check and the events a publication raises.
 
-use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
 
-use super::{links, pact_document_body};
-use crate::broker::events::{self, Event, EventName};
+use super::document::pact_document_body;
+use super::links;
+use super::lookup::not_found;
 use crate::broker::http::extract::{JsonBytes, PathParams};
 use crate::broker::http::hal::{self, HalBody, HalText};
 use crate::broker::pact_document::PactDocument;
 use crate::broker::store::pacts::{self as pact_store, Publication, PublishedPact};
 use crate::broker::store::{pacticipants, versions};
 use crate::error::{Error, FieldErrors, Result};
+use crate::events::{Event, EventName};
 use crate::gate::TenantContext;
 use crate::plan_limits::IntegrationLimit;
 
@@ -340,12 +341,7 @@ async fn write_pact(
     let duplicates =
         potential_duplicate_messages(&mut tx, &[&consumer, &provider], &tenant.base_url).await?;
     if !duplicates.is_empty() {
-        return Ok((
-            StatusCode::CONFLICT,
-            [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"))],
-            duplicates.join("\n"),
-        )
-            .into_response());
+        return Err(Error::PotentialDuplicateNames(duplicates.join("\n")));
     }
     let existing = pact_store::for_consumer_version(&mut tx, &provider, &consumer, &number).await?;
     if let (Mode::Merge, Some(existing)) = (mode, &existing) {
@@ -389,7 +385,7 @@ async fn write_pact(
     let previous_sha = published.previous.as_ref().map(|p| p.sha.as_str());
     let events = publication_events(&mut tx, &tenant, &pact, previous_sha, None, None).await?;
     tx.commit().await?;
-    events::publish(&events);
+    tenant.publish_events(&events);
 
     let body = HalText(pact_document_body(&tenant.base_url, &pact, None, None));
     Ok(match published.publication {
@@ -427,13 +423,6 @@ pub async fn post_deletion_response(
             json!({ "href": links::latest_pact_url(base, &latest), "title": "Latest pact" });
     }
     Ok(HalBody(json!({ "_links": links })).into_response())
-}
-
-/// The 404 for a consumer version without a pact with the provider.
-pub fn not_found(consumer: &str, number: &str, provider: &str) -> Error {
-    Error::NotFound(format!(
-        "No pact found between {consumer} version {number} and {provider}"
-    ))
 }
 
 #[cfg(test)]

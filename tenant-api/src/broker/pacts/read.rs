@@ -5,8 +5,8 @@ use axum::http::{HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use sqlx::PgConnection;
 
-use super::pact_document_body;
-use super::publish::not_found;
+use super::document::pact_document_body;
+use super::lookup::not_found;
 use crate::broker::http::extract::PathParams;
 use crate::broker::http::hal::HalText;
 use crate::broker::metadata::{self, PactMetadata};

@@ -13,7 +13,7 @@ use sqlx::types::Json;
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
-use crate::broker::matrix::selectors::UnresolvedSelector;
+use crate::broker::model::matrix_selectors::UnresolvedSelector;
 
 #[derive(Clone, Debug, FromRow)]
 pub struct PacticipantRef {

@@ -780,3 +780,284 @@ pub async fn contents(
     .fetch_all(conn)
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use sqlx::postgres::PgConnectOptions;
+    use sqlx::Connection;
+
+    use super::*;
+    use crate::broker::pact_document::PactDocument;
+    use crate::broker::store::{pacticipants, versions};
+
+    /// A tenant database of its own on the test server (`TEST_DATABASE_URL`, which `make test`
+    /// starts, as the end-to-end tests use), with the tenant schema; dropped with it.
+    struct Scratch {
+        server: PgConnectOptions,
+        name: String,
+        conn: PgConnection,
+    }
+
+    impl Scratch {
+        async fn new() -> Self {
+            let url = std::env::var("TEST_DATABASE_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+            let server: PgConnectOptions = url.parse().expect("TEST_DATABASE_URL");
+            let name = format!("treaty_unit_{}", uuid::Uuid::new_v4().simple());
+            let mut admin = PgConnection::connect_with(&server)
+                .await
+                .expect("the test PostgreSQL server (`make test` starts one)");
+            sqlx::raw_sql(&format!("create database \"{name}\""))
+                .execute(&mut admin)
+                .await
+                .expect("create the database");
+            admin.close().await.expect("close");
+            let mut conn = PgConnection::connect_with(&server.clone().database(&name))
+                .await
+                .expect("connect to the database");
+            provisioning::migrations::TENANT
+                .run(&mut conn)
+                .await
+                .expect("tenant schema");
+            Self { server, name, conn }
+        }
+
+        /// A consumer version (pacticipant and version created as needed): (pacticipant id,
+        /// version id).
+        async fn version(&mut self, pacticipant: &str, number: &str) -> (i64, i64) {
+            let p = pacticipants::find_or_create(&mut self.conn, pacticipant)
+                .await
+                .expect("pacticipant");
+            let (v, _) = versions::find_or_create(&mut self.conn, p.pacticipant_id, number)
+                .await
+                .expect("version");
+            (p.pacticipant_id, v.version_id)
+        }
+
+        async fn pacticipant_id(&mut self, name: &str) -> i64 {
+            pacticipants::find_or_create(&mut self.conn, name)
+                .await
+                .expect("pacticipant")
+                .pacticipant_id
+        }
+
+        /// Publishes a pact with one interaction, `description`, for the consumer version.
+        async fn publish(
+            &mut self,
+            (consumer, version): (i64, i64),
+            provider: i64,
+            description: &str,
+            may_replace: bool,
+        ) -> (Publication, CanonicalPact) {
+            let pact = pact(description);
+            let content = find_or_create_content(&mut self.conn, consumer, provider, &pact)
+                .await
+                .expect("content");
+            let publication = publish(
+                &mut self.conn,
+                consumer,
+                provider,
+                version,
+                content,
+                may_replace,
+            )
+            .await
+            .expect("publish");
+            (publication, pact)
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let (server, name) = (self.server.clone(), self.name.clone());
+            // Its own thread and runtime: this runs inside the test's runtime.
+            let dropped = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                runtime.block_on(async move {
+                    let mut admin = PgConnection::connect_with(&server).await?;
+                    sqlx::raw_sql(&format!("drop database if exists \"{name}\" with (force)"))
+                        .execute(&mut admin)
+                        .await?;
+                    admin.close().await
+                })
+            })
+            .join();
+            if !matches!(dropped, Ok(Ok(()))) {
+                eprintln!("could not drop the scratch database {}", self.name);
+            }
+        }
+    }
+
+    fn pact(description: &str) -> CanonicalPact {
+        let json = format!(
+            r#"{{"consumer":{{"name":"Web"}},"provider":{{"name":"Orders"}},"interactions":[{{"description":"{description}","request":{{"method":"GET","path":"/"}},"response":{{"status":200}}}}]}}"#
+        );
+        PactDocument::parse(json.as_bytes())
+            .expect("a pact")
+            .canonical()
+    }
+
+    #[tokio::test]
+    async fn a_consumer_version_publishes_new_same_refused_and_replacing_content() {
+        let mut db = Scratch::new().await;
+        let web = db.version("Web", "1").await;
+        let orders = db.pacticipant_id("Orders").await;
+
+        let (created, a) = db.publish(web, orders, "a", false).await;
+        let Publication::Created { publication_id } = created else {
+            panic!("{created:?}");
+        };
+        let again = find_or_create_content(&mut db.conn, web.0, orders, &a)
+            .await
+            .expect("content");
+        let (same, _) = db.publish(web, orders, "a", false).await;
+        assert_eq!(same, Publication::Unchanged { publication_id });
+        let stored = by_id(&mut db.conn, publication_id)
+            .await
+            .expect("read")
+            .expect("published");
+        assert_eq!(stored.pact_version_id, again);
+        assert_eq!(
+            (stored.sha.as_str(), stored.content.as_str()),
+            (a.sha.as_str(), a.json.as_str())
+        );
+
+        let (refused, _) = db.publish(web, orders, "b", false).await;
+        assert_eq!(
+            refused,
+            Publication::Conflict {
+                existing_content: a.json.clone()
+            }
+        );
+        let (replaced, b) = db.publish(web, orders, "b", true).await;
+        assert_eq!(replaced, Publication::Replaced { publication_id });
+        let stored = for_consumer_version(&mut db.conn, "Orders", "Web", "1")
+            .await
+            .expect("read")
+            .expect("published");
+        assert_eq!(stored.sha, b.sha);
+        let kept: Vec<String> = sqlx::query_scalar(
+            "select pv.sha from pact_revision r join pact_version pv using (pact_version_id)",
+        )
+        .fetch_all(&mut db.conn)
+        .await
+        .expect("revisions");
+        assert_eq!(kept, vec![a.sha]);
+        let integrations: i64 = sqlx::query_scalar("select count(*) from integration")
+            .fetch_one(&mut db.conn)
+            .await
+            .expect("integrations");
+        assert_eq!(integrations, 1);
+        assert!(!any_verifications(&mut db.conn, web.0, orders)
+            .await
+            .expect("read"));
+    }
+
+    async fn latest_sha(conn: &mut PgConnection, which: Latest<'_>) -> Option<String> {
+        latest(conn, "Orders", "Web", which)
+            .await
+            .expect("read")
+            .map(|p| p.sha.clone())
+    }
+
+    #[tokio::test]
+    async fn the_latest_pact_is_the_highest_consumer_version_of_all_a_tag_untagged_or_a_branch() {
+        let mut db = Scratch::new().await;
+        let orders = db.pacticipant_id("Orders").await;
+        let v1 = db.version("Web", "1").await;
+        let v2 = db.version("Web", "2").await;
+        let v3 = db.version("Web", "3").await;
+        versions::add_tag(&mut db.conn, v1.0, v1.1, "prod")
+            .await
+            .expect("tag");
+        versions::add_to_branch(&mut db.conn, v2.0, v2.1, "feature", false)
+            .await
+            .expect("branch");
+        let (_, a) = db.publish(v1, orders, "a", false).await;
+        let (_, b) = db.publish(v2, orders, "b", false).await;
+        let (_, c) = db.publish(v3, orders, "c", false).await;
+
+        let conn = &mut db.conn;
+        assert_eq!(latest_sha(conn, Latest::Any).await, Some(c.sha.clone()));
+        assert_eq!(
+            latest_sha(conn, Latest::Tagged("prod")).await,
+            Some(a.sha.clone())
+        );
+        assert_eq!(
+            latest_sha(conn, Latest::Untagged).await,
+            Some(c.sha.clone())
+        );
+        assert_eq!(
+            latest_sha(conn, Latest::OnBranch("feature")).await,
+            Some(b.sha.clone())
+        );
+        assert_eq!(latest_sha(conn, Latest::Tagged("none")).await, None);
+
+        // v1's first tag also named its branch (the broker's `use_first_tag_as_branch`).
+        let (tags, branches) = version_tags_and_branches(&mut db.conn, v1.1)
+            .await
+            .expect("read");
+        assert_eq!(
+            (tags, branches),
+            (vec!["prod".to_owned()], vec!["prod".to_owned()])
+        );
+        let third = for_consumer_version(&mut db.conn, "Orders", "Web", "3")
+            .await
+            .expect("read")
+            .expect("published");
+        let previous = previous_shas_by_tag(&mut db.conn, &third, &[])
+            .await
+            .expect("read");
+        assert_eq!(previous, vec![(None, Some(b.sha.clone()))]);
+        let previous = previous_shas_by_tag(&mut db.conn, &third, &["prod".to_owned()])
+            .await
+            .expect("read");
+        assert_eq!(previous, vec![(Some("prod".to_owned()), Some(a.sha))]);
+    }
+
+    #[tokio::test]
+    async fn main_branches_are_detected_once_and_only_a_new_untagged_version_takes_its_first_tag_as_branch(
+    ) {
+        let mut db = Scratch::new().await;
+        let (web, version) = db.version("Web", "1").await;
+        detect_main_branch(&mut db.conn, web, "feature/x")
+            .await
+            .expect("detect");
+        assert_eq!(
+            pacticipant(&mut db.conn, "Web").await.expect("read"),
+            Some((web, None))
+        );
+        detect_main_branch(&mut db.conn, web, "main")
+            .await
+            .expect("detect");
+        detect_main_branch(&mut db.conn, web, "develop")
+            .await
+            .expect("detect");
+        assert_eq!(
+            pacticipant(&mut db.conn, "Web").await.expect("read"),
+            Some((web, Some("main".to_owned())))
+        );
+        assert_eq!(pacticipant(&mut db.conn, "Nope").await.expect("read"), None);
+
+        assert!(first_tag_would_be_branch(&mut db.conn, version)
+            .await
+            .expect("read"));
+        versions::add_tag(&mut db.conn, web, version, "dev")
+            .await
+            .expect("tag");
+        assert!(!first_tag_would_be_branch(&mut db.conn, version)
+            .await
+            .expect("read"));
+        assert!(!first_tag_would_be_branch(&mut db.conn, -1)
+            .await
+            .expect("read"));
+        db.version("Api", "1").await;
+        assert_eq!(
+            pacticipant_names(&mut db.conn).await.expect("read"),
+            vec!["Api".to_owned(), "Web".to_owned()]
+        );
+    }
+}

@@ -1,16 +1,19 @@
-//! The broker's domain events, raised by publishing pacts and verification results.
+//! The broker's domain events, raised by publishing pacts and verification results, and the
+//! [`EventSink`] they are handed to.
 //!
 //! These are the events webhooks subscribe to (`contract_published`, `contract_content_changed`,
 //! `contract_requiring_verification_published`, `provider_verification_published`,
 //! `provider_verification_succeeded`, `provider_verification_failed`), with what the broker's
 //! webhook templates need to know about them. The publish and verification paths decide which
-//! events happened inside their transaction and hand them to the [`EventSink`] once it has
-//! committed, so a sink never sees an event whose data was rolled back.
+//! events happened inside their transaction and hand them to the sink once it has committed
+//! (`TenantContext::publish_events`), so a sink never sees an event whose data was rolled back.
 //!
-//! Until webhooks exist the sink does nothing. It is process-wide ([`install`]) rather than part
-//! of `AppState` so that adding it touched no shared wiring; the webhooks work may move it there.
+//! The sink is part of the application state (`AppState::events`), handed to every request
+//! through the tenant gate; there is no process-wide sink. Until webhooks exist it is
+//! [`NoopSink`], which drops them. This is the platform core's side: the broker (`broker/`)
+//! raises the events, the core carries them, so the core does not depend on the broker.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Mutex;
 
 use provisioning::TenantId;
 
@@ -88,7 +91,8 @@ pub struct Event {
     pub verification: Option<VerificationRef>,
 }
 
-/// Where events go once their transaction has committed.
+/// Where events go once their transaction has committed. Called on the request's task: an
+/// implementation hands the events on (a queue, a channel) rather than doing slow work here.
 pub trait EventSink: Send + Sync {
     fn publish(&self, events: &[Event]);
 }
@@ -100,37 +104,9 @@ impl EventSink for NoopSink {
     fn publish(&self, _events: &[Event]) {}
 }
 
-static SINK: RwLock<Option<Arc<dyn EventSink>>> = RwLock::new(None);
-
-/// Replaces the process-wide sink.
-pub fn install(sink: Arc<dyn EventSink>) {
-    *SINK.write().unwrap_or_else(|e| e.into_inner()) = Some(sink);
-}
-
-/// Hands committed events to the sink.
-pub fn publish(events: &[Event]) {
-    if events.is_empty() {
-        return;
-    }
-    for event in events {
-        tracing::debug!(
-            event.name = event.name.as_str(),
-            consumer = %event.consumer,
-            provider = %event.provider,
-            "broker event {}",
-            event.name
-        );
-    }
-    let sink = SINK.read().unwrap_or_else(|e| e.into_inner()).clone();
-    match sink {
-        Some(sink) => sink.publish(events),
-        None => NoopSink.publish(events),
-    }
-}
-
 /// A sink that keeps what it is given (for tests of the event paths).
 #[derive(Default)]
-pub struct RecordingSink(std::sync::Mutex<Vec<Event>>);
+pub struct RecordingSink(Mutex<Vec<Event>>);
 
 impl RecordingSink {
     pub fn events(&self) -> Vec<Event> {

@@ -10,8 +10,9 @@ test:       ## every test, against real PostgreSQL, Redis, moto and the Pact CLI
 bench:      ## the benchmarks of SPEC.md §6 (figures printed and written to target/bench/)
 	infra/bench/run.sh
 
-lint:       ## clippy, warnings are errors
+lint:       ## clippy, warnings are errors; no import cycle or layer breach between modules
 	cargo clippy --workspace --all-targets -- -D warnings
+	python3 infra/dev/module_cycles.py
 
 fmt:
 	cargo fmt --all
